@@ -1,0 +1,41 @@
+# spectral-nb: `make book` builds the book, `make test` tests it, `make lab` opens it.
+# Everything runs in a project-local virtual environment .venv/, made with the machine's python3.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+# Quiet TensorFlow's C++ logging in every process the targets start (kernels inherit it).
+export TF_CPP_MIN_LOG_LEVEL := 2
+export TF_ENABLE_ONEDNN_OPTS := 0
+export PYTHONHASHSEED := 0
+
+.PHONY: venv book book-quick test lab benchmarks clean-generated
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; v=sys.version_info[:2]; assert (3,10) <= v <= (3,13), f"need python3 3.10 to 3.13 (TensorFlow 2.21), found {v[0]}.{v[1]}; run: make PYTHON=python3.12"'
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[test]"
+	touch $(STAMP)
+
+## book: execute every chapter in full mode, store outputs in notebooks/, model in OutputModel/
+book: venv
+	$(PY) -m spectral_nb book
+
+## book-quick: the same in quick mode (executed copies go to OutputModel/quick/book/)
+book-quick: venv
+	$(PY) -m spectral_nb book --quick
+
+## test: unit tests, then every notebook re-executed under nbval in quick mode
+test: venv
+	SPECTRAL_NB_QUICK=1 $(PY) -m pytest
+
+## lab: JupyterLab on notebooks/
+lab: venv
+	$(VENV)/bin/jupyter lab notebooks/
+
+## benchmarks: every script in benchmarks/ (minutes; prints tables)
+benchmarks: venv
+	for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

@@ -1,0 +1,256 @@
+"""Running the book: quick/full mode, where each chapter reads and writes, notebook setup.
+
+Every chapter calls :func:`setup_notebook` in its first code cell. It silences TensorFlow's C++
+logging *before* TensorFlow is imported, sets seeds and plotting defaults, checks the versions
+the book needs, and stops with a plain-words message when an earlier chapter's output is missing.
+
+Quick mode (``SPECTRAL_NB_QUICK=1``, used by the tests) shrinks every size so the whole book runs
+in minutes; it reads and writes under ``InputData/quick`` and ``OutputModel/quick`` so a test run
+never overwrites what a full run made.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Mapping, Sequence
+
+#: Chapters in reading order (file names in ``notebooks/``).
+CHAPTERS: tuple[str, ...] = (
+    "00_index.ipynb",
+    "01_dataset_inspection.ipynb",
+    "02_interactive_preprocessing.ipynb",
+    "03_tfrecord_creation.ipynb",
+    "04_model_building.ipynb",
+    "05_result_analysis.ipynb",
+    "06_wavelength_calibration.ipynb",
+)
+
+_TRUE = {"1", "true", "yes", "on"}
+
+
+class MissingInputError(FileNotFoundError):
+    """An input that an earlier chapter writes is missing: the message names that chapter."""
+
+
+def is_quick() -> bool:
+    """True when ``SPECTRAL_NB_QUICK`` asks for the small, fast version of the book."""
+    return os.environ.get("SPECTRAL_NB_QUICK", "").strip().lower() in _TRUE
+
+
+def project_root() -> Path:
+    """The project's root folder (``SPECTRAL_NB_ROOT``, else the checkout this package lives in)."""
+    env = os.environ.get("SPECTRAL_NB_ROOT")
+    if env:
+        return Path(env).resolve()
+    here = Path(__file__).resolve().parents[1]
+    if (here / "pyproject.toml").exists():
+        return here
+    for parent in (Path.cwd(), *Path.cwd().parents):
+        if (parent / "pyproject.toml").exists() and (parent / "spectral_nb").is_dir():
+            return parent
+    raise FileNotFoundError(
+        "cannot find the spectral-nb project folder; set SPECTRAL_NB_ROOT to the folder that holds "
+        "pyproject.toml, notebooks/ and InputData/"
+    )
+
+
+@dataclass(frozen=True)
+class BookPaths:
+    """Where the book reads and writes, for one mode. All paths are absolute."""
+
+    root: Path
+    input_dir: Path
+    output_dir: Path
+    quick: bool
+
+    @property
+    def photos_dir(self) -> Path:
+        """Synthetic raw photos, one sub-folder per label, plus ``labels.csv`` (chapter 01)."""
+        return self.input_dir / "synthetic" / "photos"
+
+    @property
+    def strips_dir(self) -> Path:
+        """Preprocessed 15x480 strips mirroring ``photos_dir``, plus ``manifest.csv`` (chapter 02)."""
+        return self.input_dir / "synthetic" / "strips"
+
+    @property
+    def preprocess_params_path(self) -> Path:
+        """Cropping parameters chosen in chapter 02 and read by chapter 03 (JSON)."""
+        return self.input_dir / "preprocess_params.json"
+
+    @property
+    def records_dir(self) -> Path:
+        """TFRecords written by chapter 03: ``synthetic_{train,vali,test}.tfrecords``."""
+        return self.input_dir / "records"
+
+    @property
+    def nnsic_dir(self) -> Path:
+        """The predecessor's public TFRecords once downloaded (shared by both modes)."""
+        base = os.environ.get("SPECTRAL_NB_INPUT_DIR")
+        return (Path(base) if base else self.root / "InputData") / "nnsic"
+
+    @property
+    def model_path(self) -> Path:
+        """The trained model, chapter 04's output: takes uint8 (N, 15, 480, 3), gives (N, 7)."""
+        return self.output_dir / "spectral_cnn.keras"
+
+    def relative(self, path: Path | str) -> str:
+        """``path`` relative to the project root when inside it (for printing, never absolute)."""
+        p = Path(path)
+        try:
+            return str(p.resolve().relative_to(self.root))
+        except ValueError:
+            return p.name if p.is_absolute() else str(p)
+
+
+def book_paths(quick: bool | None = None) -> BookPaths:
+    """Paths for quick or full mode (default: from ``SPECTRAL_NB_QUICK``).
+
+    ``SPECTRAL_NB_INPUT_DIR`` and ``SPECTRAL_NB_OUTPUT_DIR`` move the data and model folders
+    (the tests use them to run chapters in a scratch folder).
+    """
+    quick = is_quick() if quick is None else quick
+    root = project_root()
+    in_base = Path(os.environ.get("SPECTRAL_NB_INPUT_DIR") or root / "InputData")
+    out_base = Path(os.environ.get("SPECTRAL_NB_OUTPUT_DIR") or root / "OutputModel")
+    if quick:
+        in_base, out_base = in_base / "quick", out_base / "quick"
+    return BookPaths(root=root, input_dir=in_base.resolve(), output_dir=out_base.resolve(), quick=quick)
+
+
+def require_inputs(requires: Mapping[str, Iterable[Path | str]], paths: BookPaths | None = None) -> None:
+    """Raise :class:`MissingInputError` naming the notebook to run first if an input is missing.
+
+    ``requires`` maps a notebook name (e.g. ``"03_tfrecord_creation.ipynb"``) to the paths it writes.
+    """
+    paths = paths or book_paths()
+    for notebook, files in requires.items():
+        missing = [Path(f) for f in files if not Path(f).exists()]
+        if missing:
+            mode = "quick" if paths.quick else "full"
+            raise MissingInputError(
+                f"This chapter needs {paths.relative(missing[0])}, which notebook {notebook} writes "
+                f"({mode} mode). Run {notebook} first (or the whole book: `make book`, or "
+                f"`python -m spectral_nb book{' --quick' if paths.quick else ''}`)."
+            )
+
+
+def _check_versions(tensorflow: bool) -> list[str]:
+    """Versions the book was tested with; a mismatch raises with the reason."""
+    import numpy as np
+    import matplotlib
+
+    found = [f"python {sys.version_info.major}.{sys.version_info.minor}",
+             f"numpy {np.__version__}", f"matplotlib {matplotlib.__version__}"]
+    assert (3, 10) <= sys.version_info[:2] <= (3, 13), "TensorFlow 2.21 supports Python 3.10 to 3.13"
+    if tensorflow:
+        import tensorflow as tf
+        import keras
+
+        major_minor = tuple(int(x) for x in tf.__version__.split(".")[:2])
+        assert major_minor >= (2, 16), (
+            f"TensorFlow {tf.__version__} is too old: the book needs Keras 3, which comes with TF >= 2.16"
+        )
+        assert keras.__version__.startswith("3."), "the book uses Keras 3's .keras model format"
+        found += [f"tensorflow {tf.__version__}", f"keras {keras.__version__}"]
+    return found
+
+
+def setup_notebook(
+    requires: Mapping[str, Iterable[Path | str]] | None = None,
+    seed: int = 42,
+    tensorflow: bool = True,
+) -> BookPaths:
+    """Prepare a chapter: quiet TF logs, seeds, plot defaults, versions, inputs; return its paths.
+
+    Call it in the first code cell, before anything imports TensorFlow. ``requires`` maps the
+    notebook that writes an input to that input's paths (see :func:`require_inputs`).
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+    paths = book_paths()
+    if requires:
+        require_inputs(requires, paths)
+    import matplotlib.pyplot as plt
+
+    plt.rcParams.update({"figure.figsize": (9, 3.5), "figure.dpi": 80, "axes.grid": False,
+                         "savefig.bbox": "tight", "image.interpolation": "nearest"})
+    versions = _check_versions(tensorflow)
+    if tensorflow:
+        import keras
+
+        keras.utils.set_random_seed(seed)  # seeds Python, NumPy and TensorFlow at once
+    else:
+        import random
+
+        import numpy as np
+
+        random.seed(seed)
+        np.random.seed(seed)
+    print(f"{'quick' if paths.quick else 'full'} mode · seed {seed} · " + ", ".join(versions))
+    return paths
+
+
+def clean_notebook(nb, root: Path) -> None:
+    """Remove what differs from run to run or machine to machine from an executed notebook."""
+    nb.metadata.pop("widgets", None) if _widget_state_is_empty(nb) else None
+    replacements = [(str(root), "."), (str(Path.home()), "~")]
+    for cell in nb.cells:
+        cell.metadata.pop("execution", None)
+        for output in cell.get("outputs", []):
+            if "text" in output:
+                output["text"] = _replace_all(output["text"], replacements)
+            for key, value in output.get("data", {}).items():
+                if key.startswith("text/") and isinstance(value, str):
+                    output["data"][key] = _replace_all(value, replacements)
+
+
+def _widget_state_is_empty(nb) -> bool:
+    state = nb.metadata.get("widgets", {}).get("application/vnd.jupyter.widget-state+json", {})
+    return not state.get("state")
+
+
+def _replace_all(text: str, replacements: Sequence[tuple[str, str]]) -> str:
+    for old, new in replacements:
+        text = text.replace(old, new)
+    return text
+
+
+def run_book(quick: bool = False, chapters: Sequence[str] | None = None, cell_timeout: int = 1800) -> list[tuple[str, float]]:
+    """Execute the chapters in order, headless; return ``[(chapter, seconds), ...]``.
+
+    Full mode stores the outputs in ``notebooks/`` (cleaned by :func:`clean_notebook`); quick mode
+    writes the executed copies to ``OutputModel/quick/book/`` and leaves the committed book alone.
+    """
+    import nbformat
+    from nbclient import NotebookClient
+
+    root = project_root()
+    nb_dir = root / "notebooks"
+    env_quick = "1" if quick else "0"
+    os.environ["SPECTRAL_NB_QUICK"] = env_quick
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+    os.environ.setdefault("PYTHONHASHSEED", "0")
+    out_dir = book_paths(quick).output_dir / "book" if quick else nb_dir
+    out_dir.mkdir(parents=True, exist_ok=True)
+    timings: list[tuple[str, float]] = []
+    for name in chapters or CHAPTERS:
+        path = nb_dir / name
+        if not path.exists():
+            raise FileNotFoundError(f"no chapter {name} in {nb_dir}")
+        nb = nbformat.read(path, as_version=4)
+        start = time.perf_counter()
+        print(f"running {name} ({'quick' if quick else 'full'} mode) ...", flush=True)
+        client = NotebookClient(nb, timeout=cell_timeout, kernel_name="python3",
+                                resources={"metadata": {"path": str(nb_dir)}})
+        client.execute()
+        seconds = time.perf_counter() - start
+        clean_notebook(nb, root)
+        nbformat.write(nb, out_dir / name)
+        timings.append((name, seconds))
+        print(f"  {name}: {seconds:.1f} s", flush=True)
+    return timings
