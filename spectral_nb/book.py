@@ -121,14 +121,24 @@ def book_paths(quick: bool | None = None) -> BookPaths:
     return BookPaths(root=root, input_dir=in_base.resolve(), output_dir=out_base.resolve(), quick=quick)
 
 
+def resolve_path(path: Path | str, paths: BookPaths) -> Path:
+    """A path, or a template naming :class:`BookPaths` fields: ``"{records_dir}/synthetic_train.tfrecords"``."""
+    if isinstance(path, str) and "{" in path:
+        fields = {name: getattr(paths, name) for name in dir(paths) if not name.startswith("_")}
+        path = path.format(**fields)
+    return Path(path)
+
+
 def require_inputs(requires: Mapping[str, Iterable[Path | str]], paths: BookPaths | None = None) -> None:
     """Raise :class:`MissingInputError` naming the notebook to run first if an input is missing.
 
-    ``requires`` maps a notebook name (e.g. ``"03_tfrecord_creation.ipynb"``) to the paths it writes.
+    ``requires`` maps a notebook name (e.g. ``"03_tfrecord_creation.ipynb"``) to the paths it writes;
+    a path may be a template of :class:`BookPaths` fields, e.g. ``"{records_dir}/synthetic_train.tfrecords"``
+    (so the first cell can name inputs before it has ``paths``).
     """
     paths = paths or book_paths()
     for notebook, files in requires.items():
-        missing = [Path(f) for f in files if not Path(f).exists()]
+        missing = [p for p in (resolve_path(f, paths) for f in files) if not p.exists()]
         if missing:
             mode = "quick" if paths.quick else "full"
             raise MissingInputError(
@@ -167,7 +177,10 @@ def setup_notebook(
     """Prepare a chapter: quiet TF logs, seeds, plot defaults, versions, inputs; return its paths.
 
     Call it in the first code cell, before anything imports TensorFlow. ``requires`` maps the
-    notebook that writes an input to that input's paths (see :func:`require_inputs`).
+    notebook that writes an input to that input's paths, given as templates of :class:`BookPaths`
+    fields since ``paths`` does not exist yet, e.g.
+    ``setup_notebook(requires={"03_tfrecord_creation.ipynb": ["{records_dir}/synthetic_train.tfrecords"]})``
+    (see :func:`require_inputs`).
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")

@@ -1,0 +1,138 @@
+"""The book's frame: paths per mode, input checks, notebook conventions, running out of order."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from spectral_nb import book
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = ROOT / "notebooks"
+
+
+def test_quick_and_full_mode_never_share_folders(monkeypatch):
+    monkeypatch.delenv("SPECTRAL_NB_INPUT_DIR", raising=False)
+    monkeypatch.delenv("SPECTRAL_NB_OUTPUT_DIR", raising=False)
+    full, quick = book.book_paths(quick=False), book.book_paths(quick=True)
+    assert full.model_path == ROOT / "OutputModel" / "spectral_cnn.keras"
+    assert quick.input_dir == full.input_dir / "quick"
+    assert quick.output_dir == full.output_dir / "quick"
+    assert full.nnsic_dir == quick.nnsic_dir == ROOT / "InputData" / "nnsic"
+
+
+def test_quick_mode_is_read_from_the_environment(monkeypatch):
+    monkeypatch.setenv("SPECTRAL_NB_QUICK", "1")
+    assert book.is_quick() and book.book_paths().quick
+    monkeypatch.setenv("SPECTRAL_NB_QUICK", "0")
+    assert not book.is_quick()
+
+
+def test_environment_moves_data_and_model_folders(scratch_book):
+    paths = book.book_paths()
+    assert paths.input_dir == (scratch_book / "InputData" / "quick").resolve()
+    assert paths.model_path == (scratch_book / "OutputModel" / "quick" / "spectral_cnn.keras").resolve()
+
+
+def test_missing_input_names_the_notebook_to_run_first(scratch_book):
+    with pytest.raises(book.MissingInputError) as err:
+        book.require_inputs({"03_tfrecord_creation.ipynb": ["{records_dir}/synthetic_train.tfrecords"]})
+    message = str(err.value)
+    assert "Run 03_tfrecord_creation.ipynb first" in message
+    assert "synthetic_train.tfrecords" in message
+    assert str(scratch_book) not in message, "messages never show a machine's absolute path"
+    target = book.book_paths().records_dir / "synthetic_train.tfrecords"
+    target.parent.mkdir(parents=True)
+    target.write_bytes(b"")
+    book.require_inputs({"03_tfrecord_creation.ipynb": ["{records_dir}/synthetic_train.tfrecords"]})
+
+
+def test_relative_paths_print_without_the_machine_folder():
+    paths = book.book_paths(quick=False)
+    assert paths.relative(paths.model_path) == "OutputModel/spectral_cnn.keras"
+    assert paths.relative("/somewhere/else/file.csv") == "file.csv"
+
+
+def test_clean_notebook_removes_absolute_paths_and_timings():
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("print(1)")
+    cell.metadata["execution"] = {"iopub.status.busy": "2026-01-01T00:00:00"}
+    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=f"wrote {ROOT}/InputData/x.csv\n")]
+    nb.cells.append(cell)
+    book.clean_notebook(nb, ROOT)
+    assert "execution" not in nb.cells[0].metadata
+    assert nb.cells[0].outputs[0]["text"] == "wrote ./InputData/x.csv\n"
+
+
+def test_cli_rejects_an_unknown_chapter():
+    result = subprocess.run([sys.executable, "-m", "spectral_nb", "book", "--chapters", "42"],
+                            capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode != 0
+    assert "no chapter numbered 42" in result.stderr
+
+
+# --- conventions every chapter follows -------------------------------------------------------
+
+def _notebook(name: str):
+    return nbformat.read(NOTEBOOKS / name, as_version=4)
+
+
+@pytest.mark.parametrize("name", book.CHAPTERS)
+def test_chapter_exists_and_opens_as_the_conventions_say(name):
+    nb = _notebook(name)
+    assert nb.metadata["kernelspec"]["name"] == "python3"
+    first = nb.cells[0]
+    assert first.cell_type == "markdown" and first.source.startswith("# "), "a chapter opens with its title"
+    if name == "00_index.ipynb":
+        return
+    sources = [c.source for c in nb.cells]
+    headings = [s for c, s in zip(nb.cells, sources) if c.cell_type == "markdown"]
+    for heading in ("## Setup", "## Parameters", "## Summary", "## Exercises"):
+        assert any(heading in h for h in headings), f"{name} has no '{heading}' section"
+    first_code = next(c for c in nb.cells if c.cell_type == "code")
+    assert "setup_notebook(" in first_code.source, f"{name}: the first code cell calls snb.setup_notebook"
+
+
+@pytest.mark.parametrize("name", book.CHAPTERS)
+def test_committed_outputs_hold_no_machine_paths(name):
+    text = (NOTEBOOKS / name).read_text()
+    for forbidden in (str(ROOT) + "/", str(Path.home()) + "/", '"/tmp/'):
+        assert forbidden not in text, f"{name} shows a machine path ({forbidden})"
+    nb = json.loads(text)
+    for cell in nb["cells"]:
+        assert "execution" not in cell.get("metadata", {}), f"{name} carries execution timings"
+
+
+# --- running a chapter out of order ------------------------------------------------------------
+
+OUT_OF_ORDER = {
+    "02_interactive_preprocessing.ipynb": "01_dataset_inspection.ipynb",
+    "03_tfrecord_creation.ipynb": "02_interactive_preprocessing.ipynb",
+    "04_model_building.ipynb": "03_tfrecord_creation.ipynb",
+    "05_result_analysis.ipynb": "04_model_building.ipynb",
+    "06_wavelength_calibration.ipynb": "04_model_building.ipynb",
+}
+
+
+@pytest.mark.parametrize("chapter,first", OUT_OF_ORDER.items())
+def test_chapter_run_out_of_order_stops_at_its_first_cell(chapter, first, scratch_book):
+    """On a clean checkout (empty data folders) a chapter stops in its first cell, naming the one to run."""
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    nb = _notebook(chapter)
+    client = NotebookClient(nb, timeout=120, kernel_name="python3",
+                            resources={"metadata": {"path": str(NOTEBOOKS)}})
+    with pytest.raises(CellExecutionError) as err:
+        client.execute()
+    message = str(err.value)
+    assert "MissingInputError" in message
+    assert f"Run {first} first" in message
+    code_cells = [c for c in nb.cells if c.cell_type == "code"]
+    ran = [c for c in code_cells if c.get("execution_count")]
+    assert len(ran) == 1 and ran[0] is code_cells[0], "it must stop in the first code cell"

@@ -1,0 +1,60 @@
+"""The declared dependencies: pyproject.toml and environment.yml list the same packages and ranges."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from packaging.requirements import Requirement
+
+ROOT = Path(__file__).resolve().parents[1]
+LINUX_X86 = {"sys_platform": "linux", "platform_machine": "x86_64"}
+
+try:  # Python 3.11+
+    import tomllib
+except ModuleNotFoundError:  # pragma: no cover - Python 3.10
+    from pip._vendor import tomli as tomllib
+
+
+def _pyproject_requirements() -> set[tuple[str, str]]:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    lines = project["dependencies"] + project["optional-dependencies"]["test"]
+    reqs = [Requirement(line) for line in lines]
+    # environment.yml is for conda on any platform but lists the Linux x86-64 choice (tensorflow-cpu).
+    return {(r.name.lower(), str(r.specifier)) for r in reqs if r.marker is None or r.marker.evaluate(LINUX_X86)}
+
+
+def _environment_yml_requirements() -> set[tuple[str, str]]:
+    reqs = set()
+    in_pip = False
+    for line in (ROOT / "environment.yml").read_text().splitlines():
+        stripped = line.split("#", 1)[0].rstrip()
+        if re.match(r"^\s*- pip:\s*$", stripped):
+            in_pip = True
+            continue
+        match = re.match(r"^\s{6,}- (.+)$", stripped)
+        if in_pip and match and not match.group(1).startswith("-e"):
+            r = Requirement(match.group(1).strip())
+            reqs.add((r.name.lower(), str(r.specifier)))
+    return reqs
+
+
+def test_environment_yml_mirrors_pyproject():
+    declared = _pyproject_requirements()
+    mirrored = _environment_yml_requirements()
+    assert declared, "no dependencies parsed from pyproject.toml"
+    assert mirrored == declared, (
+        f"environment.yml and pyproject.toml disagree: only in pyproject {sorted(declared - mirrored)}, "
+        f"only in environment.yml {sorted(mirrored - declared)}"
+    )
+
+
+def test_every_environment_yml_dependency_says_what_it_is_for():
+    for line in (ROOT / "environment.yml").read_text().splitlines():
+        if re.match(r"^\s{6,}- [a-z]", line):
+            assert "#" in line and line.split("#", 1)[1].strip(), f"no comment on: {line.strip()}"
+
+
+def test_readme_gives_the_test_command_ci_runs():
+    readme = (ROOT / "README.md").read_text()
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "make test" in readme and "make test" in ci
