@@ -1,0 +1,205 @@
+"""Tests of the synthetic spectroscope: physics with known answers, reproducibility, bad input."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.signal import find_peaks
+
+from spectral_nb import STRIP_SHAPE, synthesis
+
+
+def _linear_instrument(nm_start=380.0, nm_end=720.0, sigma=1.0) -> synthesis.Instrument:
+    return synthesis.Instrument(nm_start, nm_end, curvature=0.0, lsf_sigma_px=sigma, wing_fraction=0.0)
+
+
+def _top_peaks(profile: np.ndarray, n: int) -> np.ndarray:
+    peaks, props = find_peaks(profile, prominence=0.02 * float(profile.max() - profile.min()))
+    return peaks[np.argsort(props["prominences"])[::-1][:n]]
+
+
+def test_neon_profile_peaks_sit_on_the_neon_lines():
+    # physics only: known dispersion (380-720 nm over 480 px), no camera processing
+    camera = synthesis.sample_camera(np.random.default_rng(0))
+    profile, nm = synthesis.render_profile(synthesis.lamp_spectrum("Ne"), _linear_instrument(), camera, 480)
+    lines_nm, rel = synthesis.emission_lines("Ne")
+    for col in _top_peaks(profile.sum(axis=1), 6):
+        gap = np.abs(lines_nm - nm[col]).min()
+        assert gap <= 1.0, f"peak at {nm[col]:.1f} nm is {gap:.1f} nm from the nearest Ne line"
+    brightest = nm[int(np.argmax(profile.sum(axis=1)))]
+    strong = lines_nm[rel >= 0.2]  # after the camera's IR cut, one of the strong red-orange lines
+    assert np.abs(strong - brightest).min() < 1.0
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_neon_strip_brightest_peaks_sit_where_the_neon_list_says(seed):
+    strip, truth = synthesis.render_strip(3, np.random.default_rng(seed))
+    nm = truth["nm_per_column"]
+    lines_nm, rel = synthesis.emission_lines("Ne")
+    profile = strip.astype(float).mean(axis=(0, 2))
+    tolerance = 1.0 + 2 * abs(truth["nm_per_px"])  # sub-pixel blends of close lines, saturated tops
+    for col in _top_peaks(profile, 3):
+        gap = np.abs(lines_nm - nm[col]).min()
+        assert gap <= tolerance, f"seed {seed}: peak at column {col} ({nm[col]:.1f} nm) is {gap:.1f} nm from any Ne line"
+
+
+def test_strip_columns_run_blue_to_red_with_mild_nonlinearity():
+    for label in range(7):
+        strip, truth = synthesis.render_strip(label, np.random.default_rng(label))
+        assert strip.shape == STRIP_SHAPE and strip.dtype == np.uint8
+        assert truth["label"] == label and isinstance(truth["source"], str)
+        nm = np.asarray(truth["nm_per_column"])
+        assert nm.shape == (480,) and np.all(np.diff(nm) > 0)
+        step = np.diff(nm)
+        assert step.max() / step.min() < 1.5
+
+
+def test_warm_blackbody_renders_redder_than_daylight_blackbody():
+    camera = synthesis.sample_camera(np.random.default_rng(1))
+    ratios = {}
+    for t in (2700, 6500):
+        profile, _ = synthesis.render_profile(synthesis.blackbody_spectrum(t), _linear_instrument(), camera, 480)
+        r, _, b = profile.sum(axis=0)
+        ratios[t] = r / b
+    assert ratios[2700] > 1.5 * ratios[6500]
+
+
+def test_camera_is_blind_beyond_the_ir_cut_and_never_negative():
+    camera = synthesis.sample_camera(np.random.default_rng(2))
+    response = camera.response(np.arange(350.0, 851.0))
+    assert np.all(response >= 0)
+    assert response[-1].max() < 0.01 * response.max()  # 850 nm
+    assert response[250 - 50].argmax() == 1 or response[530 - 350].argmax() == 1  # green at 530 nm
+
+
+def test_generate_strips_same_seed_same_bytes():
+    counts = (2, 1, 1, 1, 1, 1, 1)
+    a, la, ta = synthesis.generate_strips(counts, seed=5)
+    b, lb, _ = synthesis.generate_strips(counts, seed=5)
+    c, _, _ = synthesis.generate_strips(counts, seed=6)
+    assert a.shape == (8, *STRIP_SHAPE) and a.dtype == np.uint8 and la.dtype == np.int64
+    assert a.tobytes() == b.tobytes() and np.array_equal(la, lb)
+    assert a.tobytes() != c.tobytes()
+    assert list(la) == [0, 0, 1, 2, 3, 4, 5, 6] and [t["label"] for t in ta] == list(la)
+    # an item depends only on (seed, label, index): more LEDs leave the other classes alone
+    d, _, _ = synthesis.generate_strips((3, 1, 1, 1, 1, 1, 1), seed=5)
+    assert d[3:].tobytes() == a[2:].tobytes()
+
+
+def test_photo_folder_same_seed_same_bytes(tmp_path):
+    counts = (1, 1, 0, 0, 0, 0, 1)
+    csv_a = synthesis.generate_photo_folder(tmp_path / "a", counts, seed=3)
+    csv_b = synthesis.generate_photo_folder(tmp_path / "b", counts, seed=3)
+    files_a = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*.jpg"))
+    files_b = sorted(p.relative_to(tmp_path / "b") for p in (tmp_path / "b").rglob("*.jpg"))
+    assert files_a == files_b and len(files_a) == 3
+    for rel in files_a:
+        assert (tmp_path / "a" / rel).read_bytes() == (tmp_path / "b" / rel).read_bytes()
+    assert csv_a.read_text() == csv_b.read_text()
+    header = csv_a.read_text().splitlines()[0].split(",")
+    for column in ("path", "label", "source", "dispersion", "blue_first", "band_x0", "band_y0", "band_x1", "band_y1"):
+        assert column in header
+
+
+def test_photo_folder_refuses_foreign_files_and_reuses_its_own(tmp_path):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    mine = folder / "my_notes.txt"
+    mine.write_text("not a photo")
+    counts = (1, 0, 0, 0, 0, 0, 0)
+    with pytest.raises(FileExistsError, match="overwrite=True"):
+        synthesis.generate_photo_folder(folder, counts, seed=1)
+    assert mine.read_text() == "not a photo"
+    # overwrite=True writes the dataset but leaves the user's file alone
+    synthesis.generate_photo_folder(folder, counts, seed=1, overwrite=True)
+    assert mine.read_text() == "not a photo"
+    # the same recipe in a clean folder is reused, not rewritten
+    clean = tmp_path / "clean"
+    labels = synthesis.generate_photo_folder(clean, counts, seed=1)
+    stamp = labels.stat().st_mtime_ns
+    assert synthesis.generate_photo_folder(clean, counts, seed=1) == labels
+    assert labels.stat().st_mtime_ns == stamp
+    # a different recipe in a folder of generated files is refused without overwrite=True
+    with pytest.raises(FileExistsError):
+        synthesis.generate_photo_folder(clean, counts, seed=2)
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda rng: synthesis.render_strip(7, rng), "out of range"),
+        (lambda rng: synthesis.render_strip(-1, rng), "out of range"),
+        (lambda rng: synthesis.render_strip("neon", rng), "int class index"),
+        (lambda rng: synthesis.render_photo(9, rng), "out of range"),
+        (lambda rng: synthesis.render_out_of_class_strip("xenon", rng), "unknown out-of-class kind"),
+        (lambda rng: synthesis.generate_strips((1, 2), 0), "one entry per class"),
+        (lambda rng: synthesis.generate_strips((1, -2, 0, 0, 0, 0, 0), 0), "non-negative"),
+        (lambda rng: synthesis.generate_strips((1, 1, 0, 0, 0, 0, 0), -3), "seed"),
+        (lambda rng: synthesis.emission_lines("Xe"), "unknown element"),
+        (lambda rng: synthesis.blackbody_spectrum(-5), "outside"),
+    ],
+)
+def test_bad_parameters_are_rejected_with_a_clear_message(call, message):
+    with pytest.raises(ValueError, match=message):
+        call(np.random.default_rng(0))
+
+
+def test_photo_folder_rejects_bad_counts(tmp_path):
+    with pytest.raises(ValueError, match="non-negative"):
+        synthesis.generate_photo_folder(tmp_path / "x", (1, 1, 1, 1, 1, 1, -1), seed=0)
+    assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_photo_band_box_contains_the_band(seed):
+    rng = np.random.default_rng(seed)
+    photo, truth = synthesis.render_photo(seed % 7, rng)
+    h, w, _ = photo.shape
+    assert 300 <= max(h, w) <= 1280 and photo.dtype == np.uint8
+    x0, y0, x1, y1 = truth["band_box"]
+    assert 0 <= x0 < x1 <= w and 0 <= y0 < y1 <= h
+    light = photo.astype(float).mean(axis=2)
+    light -= np.median(light)
+    inside = np.zeros_like(light, bool)
+    inside[y0:y1, x0:x1] = True
+    assert light[inside].mean() > 3 * max(light[~inside].mean(), 1.0)
+    if "zero order" not in truth["extras"] and "second order" not in truth["extras"]:
+        row = int(np.argmax(light.sum(axis=1)))
+        col = int(np.argmax(light.sum(axis=0)))
+        assert y0 <= row < y1 and x0 <= col < x1
+    along = (x1 - x0) if truth["dispersion"] == "horizontal" else (y1 - y0)
+    across = (y1 - y0) if truth["dispersion"] == "horizontal" else (x1 - x0)
+    assert along > across
+    first, last = truth["nm_at_band_ends"]
+    assert (first < last) == truth["blue_first"]
+
+
+def test_photos_are_reproducible_and_vary():
+    a, ta = synthesis.render_photo(1, np.random.default_rng(11))
+    b, tb = synthesis.render_photo(1, np.random.default_rng(11))
+    assert a.tobytes() == b.tobytes() and ta["band_box"] == tb["band_box"]
+    orientations = {synthesis.render_photo(0, np.random.default_rng(s))[1]["dispersion"] for s in range(12)}
+    assert orientations == {"horizontal", "vertical"}
+
+
+@pytest.mark.parametrize("kind", synthesis.OUT_OF_CLASS_KINDS)
+def test_out_of_class_strips(kind):
+    strip, truth = synthesis.render_out_of_class_strip(kind, np.random.default_rng(0))
+    assert strip.shape == STRIP_SHAPE and strip.dtype == np.uint8
+    assert truth["label"] == -1 and truth["kind"] == kind
+
+
+@pytest.mark.parametrize("element", ["Hg", "Ne", "He", "H", "Na"])
+def test_emission_lines_are_sorted_visible_air_wavelengths(element):
+    nm, rel = synthesis.emission_lines(element)
+    assert np.all(np.diff(nm) > 0) and 380 <= nm.min() and nm.max() < 760
+    assert rel.max() == 1.0 and np.all(rel > 0)
+
+
+def test_mercury_lines_include_the_classic_four():
+    nm, _ = synthesis.emission_lines("hg")
+    for line in (404.656, 435.833, 546.075, 576.961, 579.067):
+        assert np.abs(nm - line).min() < 0.01
+
+
+def test_nnsic_counts():
+    assert synthesis.NNSIC_PHOTO_COUNTS == (506, 598, 280, 119, 54, 81, 103)
