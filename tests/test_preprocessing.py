@@ -1,0 +1,295 @@
+"""Preprocessing: photos with known band boxes and orientations, every kind of bad input, the panel."""
+import csv
+import io
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from spectral_nb import STRIP_SHAPE, preprocessing as pp
+from spectral_nb import synthesis
+
+
+def iou(a, b) -> float:
+    ix = max(0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
+
+
+def rainbow_photo(h=300, w=500, box=(100, 120, 400, 150), vertical=False, red_left=False, tilt_px=0.0):
+    """A black frame with a smooth blue-to-red band in ``box`` (x0, y0, x1, y1); known answer."""
+    x0, y0, x1, y1 = box
+    frame = np.full((h, w, 3), 8, np.uint8)
+    t = np.linspace(0, 1, x1 - x0)
+    rgb = np.stack([np.clip(2 * t - 0.6, 0, 1), np.clip(1 - np.abs(2 * t - 1) * 1.6, 0, 1),
+                    np.clip(1 - 2 * t, 0, 1) * 0.9 + 0.1 * (t < 0.5)], axis=1)
+    rgb = (rgb * 230 + 20).astype(np.uint8)
+    for k, x in enumerate(range(x0, x1)):
+        shift = int(round(tilt_px * (k / max(1, x1 - x0 - 1) - 0.5)))
+        frame[y0 + shift:y1 + shift, x] = rgb[k]
+    if red_left:
+        frame = frame[:, ::-1]
+    if vertical:
+        frame = frame.transpose(1, 0, 2)
+    return np.ascontiguousarray(frame)
+
+
+def test_known_box_orientation_and_order_on_a_drawn_band():
+    photo = rainbow_photo()
+    strip, report = pp.preprocess_photo(photo)
+    assert strip.shape == STRIP_SHAPE and strip.dtype == np.uint8
+    assert report["dispersion"] == "horizontal" and not report["flipped"] and not report["rotated"]
+    assert iou(report["box"], (100, 120, 400, 150)) > 0.75  # the default margins pad the box a little
+    # blue on the left, red on the right
+    assert strip[:, :60, 2].mean() > strip[:, :60, 0].mean()
+    assert strip[:, -60:, 0].mean() > strip[:, -60:, 2].mean()
+
+
+@pytest.mark.parametrize("vertical", [False, True])
+@pytest.mark.parametrize("red_left", [False, True])
+def test_rotated_and_mirrored_photos_give_the_same_strip(vertical, red_left):
+    reference, _ = pp.preprocess_photo(rainbow_photo())
+    strip, report = pp.preprocess_photo(rainbow_photo(vertical=vertical, red_left=red_left))
+    assert report["dispersion"] == ("vertical" if vertical else "horizontal")
+    assert report["flipped"] == red_left
+    assert np.abs(strip.astype(int) - reference.astype(int)).mean() < 6
+
+
+def test_portrait_photo_with_a_horizontal_spectrum_is_not_rotated_by_its_shape():
+    photo = rainbow_photo(h=600, w=400, box=(40, 280, 360, 310))
+    _, report = pp.preprocess_photo(photo)
+    assert report["dispersion"] == "horizontal"
+
+
+def test_a_tilted_band_is_followed():
+    photo = rainbow_photo(h=300, w=600, box=(50, 130, 550, 150), tilt_px=30)
+    strip, report = pp.preprocess_photo(photo)
+    assert abs(report["tilt_deg"] - np.degrees(np.arctan(30 / 500))) < 1.0
+    # straightened: the strip's rows are all lit (a box crop of a tilted band would be half dark)
+    rows = strip.mean(axis=(1, 2))[2:-2]  # the outer rows hold the band's edge
+    assert rows.min() > 0.6 * rows.max()
+
+
+def test_text_and_a_drawn_line_do_not_move_the_band():
+    photo = rainbow_photo(h=300, w=500, box=(100, 120, 400, 160))
+    photo[240:262, 60:200] = 255            # a white caption below the band
+    photo[60, :] = (230, 230, 0)            # a yellow line across the whole frame
+    _, report = pp.preprocess_photo(photo)
+    assert iou(report["box"], (100, 120, 400, 160)) > 0.8
+
+
+def test_saturated_lines_are_still_a_band():
+    photo = rainbow_photo()
+    photo[120:150, 200:210] = 255
+    photo[120:150, 300:306] = 255
+    _, report = pp.preprocess_photo(photo)
+    assert iou(report["box"], (100, 120, 400, 150)) > 0.75
+
+
+def test_synthetic_photos_with_ground_truth():
+    ious, orientation = [], []
+    for k in range(21):
+        photo, truth = synthesis.render_photo(k % 7, np.random.default_rng(500 + k))
+        _, report = pp.preprocess_photo(photo)
+        ious.append(iou(report["box"], truth["band_box"]))
+        orientation.append(report["dispersion"] == truth["dispersion"] and report["flipped"] != truth["blue_first"])
+    assert np.median(ious) > 0.75
+    assert np.mean(orientation) >= 0.9
+
+
+def test_parameters_override_the_decisions():
+    photo = rainbow_photo()
+    strip_auto, _ = pp.preprocess_photo(photo)
+    strip_flip, report = pp.preprocess_photo(photo, pp.PreprocessParams(order="flip"))
+    assert report["flipped"]
+    np.testing.assert_array_equal(strip_flip, strip_auto[:, ::-1])
+    _, report = pp.preprocess_photo(photo, pp.PreprocessParams(manual_box=(150, 125, 350, 145)))
+    assert report["box"] == (150, 125, 350, 145)
+    with pytest.raises(ValueError, match="dispersion must be"):
+        pp.PreprocessParams(dispersion="diagonal")
+    with pytest.raises(ValueError, match="band_threshold"):
+        pp.PreprocessParams(band_threshold=1.5)
+
+
+def test_params_round_trip_and_bad_params_file(tmp_path):
+    params = pp.PreprocessParams(band_threshold=0.3, manual_box=(1, 2, 30, 40))
+    path = pp.save_params(params, tmp_path / "p.json")
+    assert pp.load_params(path) == params
+    (tmp_path / "bad.json").write_text('{"something": 1}')
+    with pytest.raises(ValueError, match="not a preprocessing-parameters file"):
+        pp.load_params(tmp_path / "bad.json")
+    (tmp_path / "unknown.json").write_text(json.dumps({"spectral_nb.preprocessing": {"zoom": 2}}))
+    with pytest.raises(ValueError, match="unknown parameter"):
+        pp.load_params(tmp_path / "unknown.json")
+    with pytest.raises(FileNotFoundError, match="chapter 02"):
+        pp.load_params(tmp_path / "missing.json")
+
+
+# ----------------------------------------------------------------------------- input formats
+def _save(array, fmt, **kw) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format=fmt, **kw)
+    return buffer.getvalue()
+
+
+def test_formats_pillow_reads_all_give_rgb(tmp_path):
+    photo = rainbow_photo()
+    rgba = np.dstack([photo, np.full(photo.shape[:2], 255, np.uint8)])
+    grey = photo.mean(axis=2).astype(np.uint8)
+    assert pp.load_photo(_save(rgba, "PNG")).shape == photo.shape
+    assert pp.load_photo(_save(grey, "PNG")).shape == photo.shape
+    palette = Image.fromarray(photo).convert("P")
+    buffer = io.BytesIO()
+    palette.save(buffer, format="PNG")
+    assert pp.load_photo(buffer.getvalue()).shape == photo.shape
+    sixteen = Image.fromarray(grey.astype(np.uint16) * 257)
+    path = tmp_path / "sixteen.png"
+    sixteen.save(path)
+    loaded = pp.load_photo(path)
+    assert loaded.dtype == np.uint8 and abs(int(loaded.max()) - int(grey.max())) <= 1
+    assert pp.load_photo(photo.astype(np.float32) / 255).dtype == np.uint8
+
+
+def test_exif_rotation_is_applied(tmp_path):
+    photo = rainbow_photo()
+    img = Image.fromarray(photo)
+    exif = img.getexif()
+    exif[0x0112] = 6  # "rotate 90 CW to view"
+    path = tmp_path / "rotated.jpg"
+    img.save(path, exif=exif, quality=95)
+    loaded = pp.load_photo(path)
+    assert loaded.shape == (photo.shape[1], photo.shape[0], 3)
+    _, report = pp.preprocess_photo(path)
+    assert report["dispersion"] == "vertical"
+
+
+# ----------------------------------------------------------------------------- bad input
+@pytest.mark.parametrize("content, message", [
+    (b"", "empty"),
+    (b"this is not an image at all", "not an image"),
+])
+def test_bad_files_name_the_file_and_say_why(tmp_path, content, message):
+    path = tmp_path / "bad.jpg"
+    path.write_bytes(content)
+    with pytest.raises(pp.PhotoError, match=f"bad.jpg.*{message}"):
+        pp.preprocess_photo(path)
+
+
+def test_truncated_and_corrupt_jpeg(tmp_path):
+    data = _save(rainbow_photo(), "JPEG", quality=90)
+    path = tmp_path / "truncated.jpg"
+    path.write_bytes(data[: len(data) // 3])
+    with pytest.raises(pp.PhotoError, match="truncated.jpg.*(truncated|corrupt)"):
+        pp.preprocess_photo(path)
+
+
+def test_missing_tiny_dark_uniform_and_gigantic_photos(tmp_path):
+    with pytest.raises(pp.PhotoError, match="no such file"):
+        pp.preprocess_photo(tmp_path / "nope.jpg")
+    with pytest.raises(pp.PhotoError, match="too small"):
+        pp.preprocess_photo(np.full((10, 400, 3), 200, np.uint8))
+    with pytest.raises(pp.PhotoError, match="no spectrum.*all dark"):
+        pp.preprocess_photo(np.zeros((200, 300, 3), np.uint8))
+    with pytest.raises(pp.PhotoError, match="no spectrum"):
+        pp.preprocess_photo(np.full((200, 300, 3), 128, np.uint8))
+    with pytest.raises(pp.PhotoError, match="larger than"):
+        pp.preprocess_photo(rainbow_photo(), pp.PreprocessParams(max_pixels=10_000))
+    big = tmp_path / "big.png"
+    Image.new("RGB", (3000, 3000)).save(big)
+    with pytest.raises(pp.PhotoError, match="big.png.*MP"):
+        pp.load_photo(big, max_pixels=5_000_000)
+    with pytest.raises(pp.PhotoError, match="not an image"):
+        pp.preprocess_photo(np.zeros((5, 5, 7)))
+
+
+# ----------------------------------------------------------------------------- folders
+def make_folder(root, bad=True):
+    for label in (1, 3):
+        sub = root / f"{label}_lamp"
+        sub.mkdir(parents=True)
+        for k in range(2):
+            photo, _ = synthesis.render_photo(label, np.random.default_rng(10 * label + k))
+            Image.fromarray(photo).save(sub / f"p{k}.jpg", quality=90)
+    if bad:
+        (root / "1_lamp" / "zero.jpg").write_bytes(b"")
+        Image.fromarray(np.zeros((100, 100, 3), np.uint8)).save(root / "3_lamp" / "dark.png")
+    (root / "notes").mkdir()
+    (root / "notes" / "readme.txt").write_text("not a label folder")
+
+
+def test_preprocess_folder_skips_bad_files_never_touches_photos_and_resumes(tmp_path):
+    photos, strips = tmp_path / "photos", tmp_path / "strips"
+    make_folder(photos)
+    before = {p: p.read_bytes() for p in photos.rglob("*") if p.is_file()}
+    ticks = []
+    result = pp.preprocess_folder(photos, strips, progress=lambda done, total: ticks.append((done, total)))
+    assert result.written == 4 and result.reused == 0
+    assert sorted(p for p, _ in result.skipped) == ["1_lamp/zero.jpg", "3_lamp/dark.png"]
+    assert all(reason for _, reason in result.skipped)
+    assert ticks[-1] == (6, 6)
+    assert {p: p.read_bytes() for p in photos.rglob("*") if p.is_file()} == before
+    with open(result.manifest, newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["label"] for r in rows] == ["1", "1", "3", "3"]
+    assert all((strips / r["strip"]).is_file() for r in rows)
+    again = pp.preprocess_folder(photos, strips)
+    assert again.reused == 4 and again.written == 0
+    changed = pp.preprocess_folder(photos, strips, pp.PreprocessParams(band_threshold=0.3))
+    assert changed.written == 4
+    from spectral_nb import records
+    images, labels, names = records.read_strip_folder(strips)
+    assert images.shape == (4, *STRIP_SHAPE) and labels.tolist() == [1, 1, 3, 3]
+
+
+def test_labelled_folder_from_csv_and_errors(tmp_path):
+    photos = tmp_path / "photos"
+    make_folder(photos, bad=False)
+    (photos / "labels.csv").write_text("path,label\n1_lamp/p0.jpg,5\n")
+    assert pp.read_labelled_folder(photos) == [("1_lamp/p0.jpg", 5)]
+    (photos / "labels.csv").write_text("path,label\n1_lamp/p0.jpg,9\n")
+    with pytest.raises(ValueError, match="outside 0..6"):
+        pp.read_labelled_folder(photos)
+    with pytest.raises(FileNotFoundError, match="not a folder"):
+        pp.read_labelled_folder(tmp_path / "missing")
+    (photos / "labels.csv").unlink()
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match="no labelled photos"):
+        pp.read_labelled_folder(tmp_path / "empty")
+    with pytest.raises(ValueError, match="mix strips"):
+        pp.preprocess_folder(photos, photos)
+
+
+# ----------------------------------------------------------------------------- figures and the panel
+def test_crop_preview_draws_and_reports():
+    import matplotlib
+    matplotlib.use("Agg")
+    fig, strip, report = pp.crop_preview(rainbow_photo())
+    assert strip.shape == STRIP_SHAPE and report["dispersion"] == "horizontal"
+    assert len(fig.axes) == 3
+    fig, strip, report = pp.crop_preview(np.zeros((100, 200, 3), np.uint8))
+    assert strip is None and report is None
+
+
+def test_panel_driven_headless(tmp_path):
+    import matplotlib
+    matplotlib.use("Agg")
+    photos, strips = tmp_path / "photos", tmp_path / "strips"
+    make_folder(photos, bad=False)
+    files = sorted(photos.rglob("*.jpg"))
+    panel = pp.make_panel(files, photos_dir=photos, strips_dir=strips, params_path=tmp_path / "params.json")
+    assert panel.state["report"] is not None
+    first_box = panel.state["report"]["box"]
+    panel.controls["band_threshold"].value = 0.6
+    assert panel.state["params"].band_threshold == 0.6
+    assert panel.state["report"]["box"] != first_box
+    panel.controls["order"].value = "flip"
+    assert panel.state["report"]["flipped"]
+    panel.photo.value = str(files[-1])
+    assert panel.state["report"]["photo"] == files[-1].name
+    panel.save_button.click()
+    assert pp.load_params(tmp_path / "params.json").order == "flip"
+    panel.apply_button.click()
+    assert panel.state["result"].written == len(files)
+    assert panel.progress.value == panel.progress.max == len(files)
