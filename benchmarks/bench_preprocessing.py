@@ -1,0 +1,164 @@
+"""Preprocessing benchmark: crop quality against ground truth, real photos, speed, and what it costs the model.
+
+Prints four tables:
+
+1. Synthetic raw photos with ground truth (fresh seeds, not the book's dataset): band-box IoU
+   (median and 10th percentile), dispersion and blue-side accuracy, per class and overall.
+2. The model's accuracy on strips cut by the pipeline against strips cut with the true box
+   (``synthesis.strip_from_band_box``), same photos, when a trained model exists
+   (``OutputModel/spectral_cnn.keras``, or ``--model``).
+3. The real raw photos in ``$SPECTRAL_NB_REALDATA/raw`` (skipped with a message when unset): the
+   decision for each, and a montage of the crops written to ``--montage``.
+4. Speed on 1280x720 photos held in memory: photos/s with one process and with two (the
+   machine's cores), median of ``--repeats`` runs.
+
+    python benchmarks/bench_preprocessing.py [--photos 350] [--repeats 3] [--quick]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from spectral_nb import CLASS_NAMES, NUM_CLASSES, preprocessing as pp, synthesis  # noqa: E402
+
+# the seven real photos of known lamps, as the realdata README describes them
+REAL_TRUTH = {"calibration-example.png": "horizontal", "example-cfl-horizontal.jpg": "horizontal",
+              "example-cfl-vertical.png": "vertical", "example-cfl.jpg": "vertical",
+              "example-sky.jpg": "vertical", "sky.png": "horizontal", "led.png": "horizontal"}
+
+
+def box_iou(a, b) -> float:
+    ix = max(0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
+
+
+def synthetic_quality(n: int, seed: int):
+    rows, pipeline_strips, truth_strips, labels = [], [], [], []
+    for k in range(n):
+        label = k % NUM_CLASSES
+        photo, truth = synthesis.render_photo(label, np.random.default_rng([seed, k]))
+        try:
+            strip, report = pp.preprocess_photo(photo)
+        except pp.PhotoError:
+            rows.append((label, 0.0, False, False, True))
+            continue
+        rows.append((label, box_iou(report["box"], truth["band_box"]), report["dispersion"] == truth["dispersion"],
+                     report["flipped"] != truth["blue_first"], False))
+        pipeline_strips.append(strip)
+        truth_strips.append(synthesis.strip_from_band_box(photo, truth["band_box"], truth["dispersion"], truth["blue_first"]))
+        labels.append(label)
+    print(f"\n1. Synthetic photos with ground truth ({n} photos, seed {seed})")
+    print(f"{'class':<11}{'photos':>7}{'IoU median':>12}{'IoU p10':>9}{'dispersion':>12}{'blue side':>11}{'refused':>9}")
+    for label in [*range(NUM_CLASSES), None]:
+        sel = [r for r in rows if label is None or r[0] == label]
+        ious = [r[1] for r in sel if not r[4]]
+        name = "all" if label is None else CLASS_NAMES[label]
+        print(f"{name:<11}{len(sel):>7}{np.median(ious):>12.3f}{np.percentile(ious, 10):>9.3f}"
+              f"{np.mean([r[2] for r in sel if not r[4]]):>12.1%}{np.mean([r[3] for r in sel if not r[4]]):>11.1%}"
+              f"{sum(r[4] for r in sel):>9}")
+    return np.array(pipeline_strips), np.array(truth_strips), np.array(labels)
+
+
+def model_cost(model_path: Path, pipeline_strips, truth_strips, labels) -> None:
+    print("\n2. Model accuracy: strips cut by the pipeline vs cut with the true box (same photos)")
+    if not model_path.is_file():
+        print(f"   skipped: no trained model at {model_path} (run `make book` first, or pass --model)")
+        return
+    import keras
+
+    model = keras.models.load_model(model_path)
+    acc_pipe = np.mean(model.predict(pipeline_strips, verbose=0).argmax(1) == labels)
+    acc_true = np.mean(model.predict(truth_strips, verbose=0).argmax(1) == labels)
+    print(f"   model {model_path.name}: pipeline crops {acc_pipe:.3f}, true-box crops {acc_true:.3f}, "
+          f"difference {100 * (acc_pipe - acc_true):+.1f} points on {len(labels)} strips")
+
+
+def real_photos(montage: Path) -> None:
+    print("\n3. Real raw photos ($SPECTRAL_NB_REALDATA/raw)")
+    root = os.environ.get("SPECTRAL_NB_REALDATA")
+    if not root or not (Path(root) / "raw").is_dir():
+        print("   skipped: set SPECTRAL_NB_REALDATA to the folder holding raw/")
+        return
+    strips, names = [], []
+    print(f"   {'photo':<28}{'size':>9}  {'dispersion':<11}{'expected':<11}{'flipped':<8}{'box':<22}{'conf.':>6}")
+    for path in sorted((Path(root) / "raw").iterdir()):
+        try:
+            strip, rep = pp.preprocess_photo(path)
+        except pp.PhotoError as error:
+            print(f"   {path.name:<28} refused: {error}")
+            continue
+        print(f"   {path.name:<28}{'x'.join(map(str, rep['size'])):>9}  {rep['dispersion']:<11}"
+              f"{REAL_TRUTH.get(path.name, '(out of class)'):<11}{str(rep['flipped']):<8}{str(rep['box']):<22}"
+              f"{rep['confidence']:>6.2f}")
+        strips.append(strip)
+        names.append(path.name)
+    import matplotlib
+    matplotlib.use("Agg")
+    fig = pp.plot_strip_montage(strips, names)
+    montage.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(montage, dpi=100)
+    print(f"   montage of the crops: {montage}")
+
+
+def _run_batch(photos) -> int:
+    for photo in photos:
+        pp.preprocess_photo(photo)
+    return len(photos)
+
+
+def speed(repeats: int, n: int) -> None:
+    print(f"\n4. Speed on 1280x720 photos in memory ({n} photos, median of {repeats} runs)")
+    photos = []
+    rng = np.random.default_rng(7)
+    while len(photos) < n:
+        photo, _ = synthesis.render_photo(len(photos) % NUM_CLASSES, rng)
+        if photo.shape[:2] in ((720, 1280), (1280, 720)):
+            photos.append(photo)
+    single = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        _run_batch(photos)
+        single.append(n / (time.perf_counter() - start))
+    double = []
+    with ProcessPoolExecutor(2) as pool:
+        list(pool.map(_run_batch, [photos[:2], photos[2:4]]))  # warm the workers
+        for _ in range(repeats):
+            start = time.perf_counter()
+            list(pool.map(_run_batch, [photos[: n // 2], photos[n // 2:]]))
+            double.append(n / (time.perf_counter() - start))
+    print(f"   {'processes':<12}{'photos/s':>10}")
+    print(f"   {1:<12}{statistics.median(single):>10.1f}")
+    print(f"   {2:<12}{statistics.median(double):>10.1f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--photos", type=int, default=350)
+    parser.add_argument("--speed-photos", type=int, default=80)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--model", type=Path, default=Path(__file__).resolve().parents[1] / "OutputModel" / "spectral_cnn.keras")
+    parser.add_argument("--montage", type=Path, default=Path(__file__).resolve().parents[1] / "OutputModel" / "bench" / "real_crops.png")
+    parser.add_argument("--quick", action="store_true", help="a smoke run: 28 photos, 1 repeat")
+    args = parser.parse_args()
+    if args.quick:
+        args.photos, args.speed_photos, args.repeats = 28, 10, 1
+    strips = synthetic_quality(args.photos, args.seed)
+    model_cost(args.model, *strips)
+    real_photos(args.montage)
+    speed(args.repeats, args.speed_photos)
+
+
+if __name__ == "__main__":
+    main()
