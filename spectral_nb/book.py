@@ -195,7 +195,10 @@ def setup_notebook(
     if tensorflow:
         import keras
 
+        import tensorflow as tf
+
         keras.utils.set_random_seed(seed)  # seeds Python, NumPy and TensorFlow at once
+        tf.get_logger().setLevel("ERROR")  # Python-side notes (e.g. retracing) are not for readers
     else:
         import random
 

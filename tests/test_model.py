@@ -1,0 +1,198 @@
+"""spectral_nb.model: shapes, the fixed profile, parameter and FLOP counts, saving, training."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+
+import keras  # noqa: E402
+
+from spectral_nb import NUM_CLASSES, STRIP_SHAPE  # noqa: E402
+from spectral_nb import model as M  # noqa: E402
+
+#: Measured with keras 3 / TF 2.21: nnSIC's M4 as described in its paper and code (32.06 M).
+M4_PARAMS = 32_059_815
+#: 2 * (conv multiply-adds 833,203,200 + dense 30,314,880); see count_flops.
+M4_FLOPS = 1_727_036_160
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def random_strips(n: int, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, (n, *STRIP_SHAPE), dtype=np.uint8)
+
+
+def toy_dataset(n: int = 64, seed: int = 0):
+    """Strips of dim noise with one bright band whose column depends on the class."""
+    rng = np.random.default_rng(seed)
+    labels = np.arange(n) % NUM_CLASSES
+    images = rng.integers(0, 40, (n, *STRIP_SHAPE), dtype=np.uint8)
+    for i, label in enumerate(labels):
+        column = 30 + 60 * label
+        images[i, :, column:column + 6, :] = 230
+    return images, labels.astype(np.int64)
+
+
+@pytest.fixture(scope="module")
+def compact():
+    return M.build_model("compact", seed=0)
+
+
+@pytest.fixture(scope="module")
+def m4():
+    return M.build_model("m4", seed=0)
+
+
+@pytest.mark.parametrize("kind", M.MODEL_KINDS)
+def test_uint8_strips_in_probabilities_out(kind, compact, m4):
+    model = {"compact": compact, "m4": m4}[kind]
+    assert model.input.dtype == "uint8" and tuple(model.input.shape[1:]) == STRIP_SHAPE
+    probabilities = M.predict_proba(model, random_strips(5))
+    assert probabilities.shape == (5, NUM_CLASSES) and probabilities.dtype == np.float32
+    assert np.allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
+    assert (probabilities >= 0).all()
+
+
+def test_unknown_kind_is_refused():
+    with pytest.raises(ValueError, match="kind must be 'compact' or 'm4'"):
+        M.build_model("resnet")
+
+
+def test_same_seed_same_weights():
+    a, b = M.build_model("compact", seed=3), M.build_model("compact", seed=3)
+    assert all(np.array_equal(x, y) for x, y in zip(a.get_weights(), b.get_weights()))
+    c = M.build_model("compact", seed=4)
+    assert not all(np.array_equal(x, y) for x, y in zip(a.get_weights(), c.get_weights()))
+
+
+def test_m4_has_nnsic_parameter_count(m4):
+    assert m4.count_params() == M4_PARAMS
+    assert abs(m4.count_params() - 32.06e6) / 32.06e6 < 0.005
+
+
+def test_flops_m4_and_compact(compact, m4):
+    assert M.count_flops(m4) == M4_FLOPS
+    assert abs(M.count_flops(m4) - 1.7e9) / 1.7e9 < 0.15
+    assert M.count_flops(compact) * 30 <= M.count_flops(m4)
+    assert 20_000 <= compact.count_params() <= 150_000
+
+
+def test_flops_by_hand_on_a_tiny_model():
+    inputs = keras.Input((10, 2))
+    x = keras.layers.Conv1D(4, 3)(inputs)           # valid: 8 positions x 3 taps x 2 in x 4 out
+    x = keras.layers.Flatten()(x)                   # 32 values
+    outputs = keras.layers.Dense(5)(x)              # 32 x 5
+    tiny = keras.Model(inputs, outputs)
+    assert M.count_flops(tiny) == 2 * (8 * 3 * 2 * 4) + 2 * (32 * 5)  # 384 + 320
+
+
+@pytest.mark.parametrize("kind", M.MODEL_KINDS)
+def test_profile_is_the_fixed_equal_weight_mean(kind, compact, m4):
+    model = {"compact": compact, "m4": m4}[kind]
+    profile_model = keras.Model(model.input, model.get_layer(M.PROFILE_LAYER).output)
+    strips = random_strips(3, seed=1)
+    expected = strips.astype(np.float64).mean(axis=(1, 3)) / 255.0
+    got = profile_model.predict(strips, verbose=0)
+    assert got.shape == (3, STRIP_SHAPE[1], 1)
+    np.testing.assert_allclose(got[..., 0], expected, atol=1e-6)
+    assert profile_model.trainable_weights == [] and profile_model.weights == []
+
+
+def test_colour_does_not_matter_only_the_rgb_mean(compact):
+    grey = np.random.default_rng(2).integers(10, 246, (2, 15, 480, 1)).repeat(3, axis=3)
+    coloured = grey + np.array([-10, 0, 10])  # channels differ, per-pixel mean unchanged
+    np.testing.assert_allclose(M.predict_proba(compact, coloured.astype(np.uint8)),
+                               M.predict_proba(compact, grey.astype(np.uint8)), atol=1e-5)
+
+
+def test_save_and_plain_keras_load_give_identical_predictions(compact, tmp_path):
+    path = M.save_model(compact, tmp_path / "models" / "compact.keras")
+    assert path.is_file() and list(path.parent.iterdir()) == [path]
+    strips = random_strips(4, seed=3)
+    loaded = keras.models.load_model(path)
+    np.testing.assert_array_equal(M.predict_proba(loaded, strips), M.predict_proba(compact, strips))
+    M.save_model(compact, path)  # retraining overwrites
+    np.testing.assert_array_equal(M.predict_proba(M.load_trained_model(path), strips),
+                                  M.predict_proba(compact, strips))
+
+
+def test_missing_model_says_which_notebook_to_run(tmp_path):
+    with pytest.raises(FileNotFoundError, match="04_model_building"):
+        M.load_trained_model(tmp_path / "nothing.keras")
+
+
+def test_predict_proba_refuses_wrong_input(compact):
+    with pytest.raises(ValueError, match=r"\(N, 15, 480, 3\)"):
+        M.predict_proba(compact, np.zeros((2, 15, 400, 3), np.uint8))
+    with pytest.raises(ValueError, match="one strip"):
+        M.predict_proba(compact, np.zeros(STRIP_SHAPE, np.uint8))
+    with pytest.raises(ValueError, match="uint8"):
+        M.predict_proba(compact, np.zeros((2, *STRIP_SHAPE), np.float32))
+
+
+def test_summary_text(compact):
+    text = M.summary_text(compact)
+    assert "stem_conv" in text and "51,287" in text
+
+
+@pytest.mark.slow
+def test_train_model_writes_checkpoint_log_and_tensorboard(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import tensorflow as tf
+
+    images, labels = toy_dataset(64)
+    train = tf.data.Dataset.from_tensor_slices((images, labels)).shuffle(64, seed=0).batch(16)
+    vali = tf.data.Dataset.from_tensor_slices((images[:28], labels[:28])).batch(16)
+    model = M.build_model("compact", seed=0)
+    history = M.train_model(model, train, vali, epochs=2, out_dir=tmp_path / "run", verbose=0)
+    assert len(history.history["loss"]) == 2
+    assert {"loss", "accuracy", "val_loss", "val_accuracy"} <= set(history.history)
+    assert (tmp_path / "run" / "checkpoint.keras").is_file()
+    assert (tmp_path / "run" / "logs").is_dir() and any((tmp_path / "run" / "logs").rglob("*"))
+    log = (tmp_path / "run" / "training_log.csv").read_text().splitlines()
+    assert len(log) == 3 and "val_loss" in log[0]
+
+    fig = M.plot_learning_curves(tmp_path / "run" / "training_log.csv")
+    assert len(fig.axes) == 2
+    assert len(M.plot_learning_curves(history).axes) == 2
+    ax = M.plot_architecture(model)
+    assert "51,287 parameters" in ax.get_title()
+    matplotlib.pyplot.close("all")
+
+
+@pytest.mark.slow
+def test_mirrored_strategy_on_two_logical_cpus(tmp_path):
+    script = textwrap.dedent("""
+        import os, sys
+        os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
+        os.environ["TF_ENABLE_ONEDNN_OPTS"] = "0"
+        import numpy as np
+        import tensorflow as tf
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+        from spectral_nb import model as M
+        strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+        print("num_replicas_in_sync ==", strategy.num_replicas_in_sync)
+        rng = np.random.default_rng(0)
+        images = rng.integers(0, 256, (32, 15, 480, 3), dtype=np.uint8)
+        labels = np.arange(32) % 7
+        data = tf.data.Dataset.from_tensor_slices((images, labels)).batch(16)
+        model = M.build_and_compile("compact", strategy)
+        history = M.train_model(model, data, data, epochs=1, out_dir=sys.argv[1], strategy=strategy, verbose=0)
+        print("trained", len(history.history["loss"]))
+    """)
+    result = subprocess.run([sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True, timeout=300,
+                            cwd=REPO)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "num_replicas_in_sync == 2" in result.stdout
+    assert "trained 1" in result.stdout
