@@ -1,0 +1,348 @@
+"""Result analysis: metrics against hand-computed cases, bootstrap bounds, rejection, baselines, a photo."""
+from __future__ import annotations
+
+import io
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from spectral_nb import NUM_CLASSES, STRIP_SHAPE, analysis
+from spectral_nb.analysis import UNKNOWN
+
+# A 3-class confusion matrix (rows true, columns predicted) whose metrics are worked out by hand below.
+CM3 = np.array([[5, 1, 0],
+                [2, 3, 1],
+                [0, 0, 4]])
+
+
+def labels_from_cm(cm, seed=0):
+    """y_true, y_pred pairs that produce ``cm``, in shuffled order."""
+    pairs = [(i, j) for i in range(cm.shape[0]) for j in range(cm.shape[1]) for _ in range(cm[i, j])]
+    order = np.random.default_rng(seed).permutation(len(pairs))
+    pairs = np.array(pairs)[order]
+    return pairs[:, 0], pairs[:, 1]
+
+
+# --------------------------------------------------------------------------- metrics
+
+
+def test_confusion_matrix_counts_pairs():
+    y_true, y_pred = labels_from_cm(CM3)
+    np.testing.assert_array_equal(analysis.confusion_matrix(y_true, y_pred, num_classes=3), CM3)
+
+
+def test_class_metrics_match_hand_computation():
+    m = analysis.class_metrics(CM3)
+    # precision = TP / column total, recall = TP / row total, F1 = 2TP / (2TP + FP + FN)
+    np.testing.assert_allclose(m.precision, [5 / 7, 3 / 4, 4 / 5])
+    np.testing.assert_allclose(m.recall, [5 / 6, 3 / 6, 4 / 4])
+    np.testing.assert_allclose(m.f1, [10 / 13, 6 / 10, 8 / 9])
+    np.testing.assert_array_equal(m.support, [6, 6, 4])
+    np.testing.assert_array_equal(m.predicted, [7, 4, 5])
+    assert m.accuracy == pytest.approx(12 / 16)
+    weighted = (6 * Fraction(5, 7) + 6 * Fraction(3, 4) + 4 * Fraction(4, 5)) / 16
+    assert m.weighted_precision == pytest.approx(float(weighted))
+    assert m.macro_f1 == pytest.approx((10 / 13 + 6 / 10 + 8 / 9) / 3)
+
+
+def test_class_never_predicted_has_undefined_precision_counted_as_zero_in_weighted():
+    cm = np.array([[3, 0], [2, 0]])  # class 1 never predicted
+    m = analysis.class_metrics(cm)
+    assert np.isnan(m.precision[1]) and m.recall[1] == 0
+    assert m.precision[0] == pytest.approx(3 / 5)
+    assert m.weighted_precision == pytest.approx(3 * (3 / 5) / 5)
+    table = analysis.metrics_table(m, class_names=("a", "b"))
+    assert "—" in table and "(3/5)" in table and "(0/2)" in table
+
+
+@pytest.mark.parametrize("y_true, y_pred, match", [
+    ([0, 1, 7], [0, 1, 1], "outside"),
+    ([0, 1], [0, 1, 1], "pair up"),
+    ([], [], "empty"),
+    ([[0, 1]], [[0, 1]], "1-D"),
+    ([0, 1.5], [0, 1], "whole class indices"),
+])
+def test_confusion_matrix_rejects_bad_labels(y_true, y_pred, match):
+    with pytest.raises(ValueError, match=match):
+        analysis.confusion_matrix(np.array(y_true), np.array(y_pred))
+
+
+def test_class_metrics_rejects_bad_matrices():
+    with pytest.raises(ValueError, match="square"):
+        analysis.class_metrics(np.zeros((2, 3)))
+    with pytest.raises(ValueError, match="empty"):
+        analysis.class_metrics(np.zeros((3, 3)))
+
+
+# --------------------------------------------------------------------------- bootstrap
+
+
+def test_bootstrap_all_correct_is_one_to_one():
+    y = np.arange(50) % NUM_CLASSES
+    for metric in ("accuracy", "weighted_precision"):
+        ci = analysis.bootstrap_metric(y, y, metric, n_resamples=500)
+        assert (ci.estimate, ci.low, ci.high) == (1.0, 1.0, 1.0)
+
+
+def test_bootstrap_all_wrong_is_zero_to_zero():
+    ci = analysis.bootstrap_metric([0, 1, 2], [1, 2, 0], n_resamples=200)
+    assert (ci.estimate, ci.low, ci.high) == (0.0, 0.0, 0.0)
+
+
+def test_bootstrap_accuracy_matches_binomial_percentiles():
+    # Resampling n results with p_hat correct gives Binomial(n, p_hat) / n correct: its 2.5% and
+    # 97.5% quantiles are the exact percentile-bootstrap bounds (up to resampling noise).
+    n, correct = 100, 90
+    y_true = np.zeros(n, dtype=int)
+    y_pred = np.where(np.arange(n) < correct, 0, 1)
+    ci = analysis.bootstrap_metric(y_true, y_pred, n_resamples=20000, seed=1)
+    low, high = stats.binom.ppf([0.025, 0.975], n, correct / n) / n
+    assert ci.estimate == pytest.approx(0.9)
+    assert ci.low == pytest.approx(low, abs=0.011)
+    assert ci.high == pytest.approx(high, abs=0.011)
+    # and the normal approximation, p ± 1.96 sqrt(p(1-p)/n) = 0.841 .. 0.959, within a resample step
+    se = np.sqrt(0.9 * 0.1 / n)
+    assert ci.low == pytest.approx(0.9 - 1.96 * se, abs=0.015)
+    assert ci.high == pytest.approx(0.9 + 1.96 * se, abs=0.015)
+
+
+def test_bootstrap_is_seeded_and_weighted_precision_matches_class_metrics():
+    y_true, y_pred = labels_from_cm(CM3)
+    a = analysis.bootstrap_metric(y_true, y_pred, "weighted_precision", n_resamples=300, seed=3, num_classes=3)
+    b = analysis.bootstrap_metric(y_true, y_pred, "weighted_precision", n_resamples=300, seed=3, num_classes=3)
+    assert a == b
+    assert a.estimate == pytest.approx(analysis.class_metrics(CM3).weighted_precision)
+    assert a.low < a.estimate < a.high
+
+
+def test_bootstrap_rejects_bad_arguments():
+    with pytest.raises(ValueError, match="metric"):
+        analysis.bootstrap_metric([0], [0], "f2")
+    with pytest.raises(ValueError, match="confidence"):
+        analysis.bootstrap_metric([0], [0], confidence=95)
+
+
+def test_evaluate_counts_unknown_as_wrong():
+    ev = analysis.evaluate("t", [0, 0, 1, 1], [0, UNKNOWN, 1, 0], n_resamples=100, num_classes=2)
+    assert ev.metrics.accuracy == 0.5 and ev.accuracy.estimate == 0.5
+    np.testing.assert_allclose(ev.metrics.recall, [0.5, 0.5])
+    np.testing.assert_allclose(ev.metrics.precision, [0.5, 1.0])
+    np.testing.assert_array_equal(ev.metrics.support, [2, 2])
+    np.testing.assert_array_equal(ev.confusion, [[1, 0], [1, 1]])
+    assert ev.weighted_precision.estimate == pytest.approx(0.75)
+
+
+# --------------------------------------------------------------------------- calibration, rejection, voting
+
+
+def test_reliability_table_on_a_known_case():
+    probs = np.array([[0.95, 0.05]] * 4 + [[0.35, 0.65]] * 2)
+    y = np.array([0, 0, 0, 1, 1, 0])
+    table = analysis.reliability_table(probs, y, n_bins=10)
+    assert table.count[9] == 4 and table.count[6] == 2 and table.count.sum() == 6
+    assert table.confidence[9] == pytest.approx(0.95) and table.accuracy[9] == pytest.approx(0.75)
+    assert table.confidence[6] == pytest.approx(0.65) and table.accuracy[6] == pytest.approx(0.5)
+    assert table.expected_calibration_error == pytest.approx((4 * 0.2 + 2 * 0.15) / 6)
+
+
+def test_reliability_rejects_logits():
+    with pytest.raises(ValueError, match="sum to 1"):
+        analysis.reliability_table(np.array([[2.0, -1.0]]), [0])
+
+
+def test_choose_unknown_threshold_keeps_the_requested_share_of_correct_predictions():
+    top = np.linspace(0.55, 1.0, 10)  # ten correct predictions, top probabilities known
+    probs = np.stack([top, 1 - top], axis=1)
+    y = np.zeros(10, dtype=int)
+    wrong = np.array([[0.3, 0.7]])  # a wrong prediction does not count
+    probs_all, y_all = np.vstack([probs, wrong]), np.append(y, 0)
+    assert analysis.choose_unknown_threshold(probs_all, y_all, keep_correct=1.0) == pytest.approx(0.55)
+    assert analysis.choose_unknown_threshold(probs_all, y_all, keep_correct=0.9) == pytest.approx(top[1])
+    t = analysis.choose_unknown_threshold(probs_all, y_all, keep_correct=0.75)
+    assert t == pytest.approx(top[2])
+    kept = (analysis.apply_threshold(probs, t) == 0).mean()
+    assert kept >= 0.75
+
+
+def test_apply_threshold_marks_unknown():
+    probs = np.array([[0.9, 0.1], [0.55, 0.45], [0.2, 0.8]])
+    np.testing.assert_array_equal(analysis.apply_threshold(probs, 0.6), [0, UNKNOWN, 1])
+
+
+def test_majority_vote():
+    views = np.array([[0, 1, 2, 4], [0, 1, 3, 4], [5, 2, 4, 4]])
+    np.testing.assert_array_equal(analysis.majority_vote(views), [0, 1, UNKNOWN, 4])
+    with pytest.raises(ValueError, match="views"):
+        analysis.majority_vote(np.array([1, 2]))
+
+
+def test_flip_views():
+    img = np.random.default_rng(0).integers(0, 255, (2, *STRIP_SHAPE), dtype=np.uint8)
+    views = analysis.flip_views(img)
+    np.testing.assert_array_equal(views["left-right"][1, 4, 0], img[1, 4, -1])
+    np.testing.assert_array_equal(views["top-bottom"][0, 0], img[0, -1])
+    with pytest.raises(ValueError, match="uint8"):
+        analysis.flip_views(img.astype(float))
+    with pytest.raises(ValueError, match="15, 480, 3"):
+        analysis.flip_views(np.zeros((1, 15, 400, 3), np.uint8))
+
+
+# --------------------------------------------------------------------------- baselines
+
+
+def band_strips(labels, seed=0):
+    """Strips whose only signal is a bright band at columns 60k..60k+12 for class k, plus noise."""
+    rng = np.random.default_rng(seed)
+    images = rng.integers(0, 40, (len(labels), *STRIP_SHAPE)).astype(np.uint8)
+    for i, k in enumerate(labels):
+        images[i, :, 60 * k: 60 * k + 12] = rng.integers(150, 255)
+    return images
+
+
+def test_baselines_separate_classes_by_band_position():
+    y_train = np.repeat(np.arange(NUM_CLASSES), 6)
+    y_test = np.repeat(np.arange(NUM_CLASSES), 3)
+    train, test = band_strips(y_train, 0), band_strips(y_test, 1)
+    refs = analysis.fit_reference_profiles(train, y_train)
+    scores = analysis.reference_scores(refs, test)
+    np.testing.assert_array_equal(scores.argmax(axis=1), y_test)
+    linear = analysis.fit_linear_profile(train, y_train, steps=100)
+    probs = linear.predict_proba(test)
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0)
+    np.testing.assert_array_equal(probs.argmax(axis=1), y_test)
+
+
+def test_reference_profiles_missing_class_never_wins():
+    y_train = np.array([0, 0, 2, 2])
+    refs = analysis.fit_reference_profiles(band_strips(y_train), y_train)
+    assert np.isnan(refs[1]).all()
+    scores = analysis.reference_scores(refs, band_strips([1]))
+    assert scores[0, 1] == -np.inf and np.isfinite(scores[0, [0, 2]]).all()
+
+
+def test_column_profiles_scale_out_exposure():
+    img = band_strips([3])
+    np.testing.assert_allclose(analysis.column_profiles(img), analysis.column_profiles((img // 2)), atol=0.02)
+    assert analysis.column_profiles(img).max() == pytest.approx(1.0)
+
+
+# --------------------------------------------------------------------------- models: saliency, voting, a photo
+
+
+@pytest.fixture(scope="module")
+def keras():
+    return pytest.importorskip("keras")
+
+
+def window_model(keras, columns=(100, 110)):
+    """A uint8-input model that sees only ``columns``: its saliency must be zero everywhere else."""
+    inp = keras.Input(shape=STRIP_SHAPE, dtype="uint8")
+    x = keras.layers.Rescaling(1 / 255)(inp)
+    x = keras.layers.AveragePooling2D(pool_size=(STRIP_SHAPE[0], 1))(x)
+    x = keras.layers.Reshape((STRIP_SHAPE[1], 3))(x)
+    x = keras.layers.Cropping1D((columns[0], STRIP_SHAPE[1] - columns[1]))(x)
+    x = keras.layers.Flatten()(x)
+    out = keras.layers.Dense(NUM_CLASSES, activation="softmax",
+                             kernel_initializer=keras.initializers.RandomNormal(seed=0))(x)
+    return keras.Model(inp, out)
+
+
+def constant_model(keras, probs):
+    """A model that answers ``probs`` whatever the strip (zero weights, bias = log probs)."""
+    inp = keras.Input(shape=STRIP_SHAPE, dtype="uint8")
+    x = keras.layers.Rescaling(1 / 255)(inp)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    dense = keras.layers.Dense(NUM_CLASSES, activation="softmax")
+    out = dense(x)
+    model = keras.Model(inp, out)
+    dense.set_weights([np.zeros((3, NUM_CLASSES)), np.log(np.asarray(probs, dtype=np.float64))])
+    return model
+
+
+def test_saliency_is_zero_where_the_model_does_not_look(keras):
+    model = window_model(keras)
+    img = band_strips([2])[0]
+    grad, predicted, probs = analysis.saliency(model, img)
+    assert grad.shape == STRIP_SHAPE
+    np.testing.assert_allclose(probs, analysis.predict_proba(model, img[None])[0], rtol=1e-5)
+    assert predicted == probs.argmax()
+    column = analysis.column_saliency(grad)
+    assert column.shape == (STRIP_SHAPE[1],) and column.max() == pytest.approx(1.0)
+    assert np.all(column[:100] == 0) and np.all(column[110:] == 0) and column[100:110].min() > 0
+
+
+def test_flip_vote_and_constant_model(keras):
+    probs = np.array([0.05, 0.05, 0.6, 0.1, 0.1, 0.05, 0.05])
+    model = constant_model(keras, probs)
+    votes, view_probs = analysis.flip_vote_predict(model, band_strips([0, 5]))
+    np.testing.assert_array_equal(votes, [2, 2])
+    assert set(view_probs) == {"original", "left-right", "top-bottom"}
+    np.testing.assert_allclose(view_probs["top-bottom"][0], probs, atol=1e-6)
+
+
+def photo_bytes(image: np.ndarray, fmt="PNG") -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, format=fmt)
+    return buffer.getvalue()
+
+
+def test_classify_photo_and_upload_on_a_synthetic_photo(keras):
+    synthesis = pytest.importorskip("spectral_nb.synthesis", reason="spectral_nb.synthesis not written yet")
+    pytest.importorskip("spectral_nb.preprocessing", reason="spectral_nb.preprocessing not written yet")
+    probs = np.array([0.05, 0.7, 0.1, 0.05, 0.04, 0.03, 0.03])
+    model = constant_model(keras, probs)
+    photo, truth = synthesis.render_photo(1, np.random.default_rng(0))
+    result = analysis.classify_photo(photo, model, threshold=0.5)
+    assert result["strip"].shape == STRIP_SHAPE and result["strip"].dtype == np.uint8
+    assert "box" in result["report"]
+    assert [name for name, _ in result["top3"]] == ["mercury", "continuum", "LED"]
+    assert result["top3"][0][1] == pytest.approx(0.7, abs=1e-5)
+    assert result["label"] == "mercury" and result["label_index"] == 1
+    unknown = analysis.classify_photo(photo, model, threshold=0.8)
+    assert unknown["label"] == "unknown" and unknown["label_index"] == UNKNOWN
+    # the upload widget's handler, fed bytes as FileUpload delivers them
+    value = ({"name": "my_cfl.png", "type": "image/png", "content": memoryview(photo_bytes(photo))},)
+    [uploaded] = analysis.classify_upload(value, model, threshold=0.5)
+    assert uploaded["name"] == "my_cfl.png" and uploaded["label"] == "mercury"
+    np.testing.assert_array_equal(uploaded["strip"], result["strip"])  # PNG is lossless: same strip
+    fig = analysis.plot_classification(uploaded)
+    assert len(fig.axes) == 2
+    # a photo without a spectrum: preprocessing's PhotoError (a ValueError) reaches the caller
+    with pytest.raises(ValueError):
+        analysis.classify_photo(np.zeros((300, 400, 3), np.uint8), model)
+
+
+def test_upload_of_a_non_image_names_the_file(keras):
+    model = constant_model(keras, np.full(NUM_CLASSES, 1 / NUM_CLASSES))
+    with pytest.raises(ValueError, match="notes.txt.*not an image"):
+        analysis.classify_upload([{"name": "notes.txt", "content": b"hello"}], model)
+
+
+# --------------------------------------------------------------------------- figures
+
+
+def test_figures_draw_with_counts(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    y_true, y_pred = labels_from_cm(CM3)
+    ax = analysis.plot_confusion_matrix(CM3, class_names=("a", "b", "c"))
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["a (6)", "b (6)", "c (4)"]
+    ax = analysis.plot_metric_table(analysis.class_metrics(CM3), class_names=("a", "b", "c"))
+    texts = [t.get_text() for t in ax.texts]
+    assert "0.71  5/7" in texts and "0.50  3/6" in texts
+    ev = analysis.evaluate("t", y_true, y_pred, n_resamples=50, num_classes=3)
+    analysis.plot_model_comparison([ev, ev])
+    probs = np.eye(NUM_CLASSES)[[0, 1, 3]] * 0.9 + 0.1 / NUM_CLASSES  # the third strip is wrong
+    fig = analysis.plot_misclassified(band_strips([0, 1, 3]), [0, 1, 2], probs)
+    titles = [a.get_title(loc="left") for a in fig.axes]
+    assert sum("true continuum" in t and "predicted neon" in t for t in titles) == 1
+    assert not any("true LED" in t for t in titles)
+    analysis.plot_reliability(analysis.reliability_table(probs, [0, 1, 2]))
+    plt.close("all")
