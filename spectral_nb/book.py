@@ -217,6 +217,9 @@ def clean_notebook(nb, root: Path) -> None:
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
         for output in cell.get("outputs", []):
+            if "application/vnd.jupyter.widget-view+json" in output.get("data", {}):
+                # the widget's text fallback is a repr holding (truncated) paths of this machine
+                output["data"]["text/plain"] = "(an interactive widget panel: run the notebook to use it)"
             if "text" in output:
                 output["text"] = _replace_all(output["text"], replacements)
             for key, value in output.get("data", {}).items():
