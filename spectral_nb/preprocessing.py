@@ -219,25 +219,47 @@ def _smooth(values: np.ndarray, sigma: float, axis: int = 0) -> np.ndarray:
 def find_dispersion(small: np.ndarray) -> tuple[str, float]:
     """"horizontal" or "vertical", and a confidence 0-1, for a float RGB image (0-1).
 
-    Two cues. Colour: along the dispersion axis the hue changes, across it it stays the same, so
-    the chromaticity gradient between two lit neighbours is larger along the axis. Shape: the
-    lit area is longer along the axis. The colour cue counts double: a single line or a short,
-    tall LED band can look longer across than along.
+    Three cues, all from the content (a portrait photo can hold a horizontal spectrum):
+
+    - colour spread: averaged along the dispersion axis, every row (or column) of a band mixes all
+      its colours and looks the same; averaged across it, each column holds one wavelength, so
+      the columns' mean colours differ widely. The cue compares the spread of the columns' and the
+      rows' mean chromaticity (brightness-weighted). It is the strongest, and survives
+      over-exposed bands whose white core has coloured fringes along its edges.
+    - colour gradient: the chromaticity changes between lit neighbours along the axis.
+    - shape: the lit area is usually longer along the axis (not for a single line).
     """
+    if max(small.shape[:2]) > 200:  # the cues are global: half the resolution reads them as well, 4x faster
+        h, w = small.shape[0] // 2 * 2, small.shape[1] // 2 * 2
+        small = small[:h, :w].reshape(h // 2, 2, w // 2, 2, 3).mean(axis=(1, 3))
     bright = small.max(axis=2)
     lit = np.clip(bright - np.median(bright), 0, None)
     chroma = small / (small.sum(axis=2, keepdims=True) + 0.05)
+    weighted = lit[:, :, None] * chroma
+    total = lit.sum() + 1e-9
+    mean = weighted.sum(axis=(0, 1)) / total
+
+    def spread(axis: int) -> float:  # axis 0: spread of the columns' mean colours
+        mass = lit.sum(axis=axis) + 1e-9
+        means = weighted.sum(axis=axis) / mass[:, None]
+        return float((mass * ((means - mean) ** 2).sum(axis=1)).sum() / total)
+
+    spread_cue = np.log((spread(0) + 1e-9) / (spread(1) + 1e-9))
     gx = np.abs(np.diff(chroma, axis=1)).sum(axis=2) * np.minimum(lit[:, 1:], lit[:, :-1])
     gy = np.abs(np.diff(chroma, axis=0)).sum(axis=2) * np.minimum(lit[1:], lit[:-1])
-    colour_cue = np.log((gx.sum() + 1e-9) / (gy.sum() + 1e-9))
+    gradient_cue = np.log((gx.sum() + 1e-9) / (gy.sum() + 1e-9))
     weights = lit ** 2
-    total = weights.sum() + 1e-12
-    ys, xs = np.indices(lit.shape)
-    sx = np.sqrt((weights * (xs - (weights * xs).sum() / total) ** 2).sum() / total) + 1
-    sy = np.sqrt((weights * (ys - (weights * ys).sum() / total) ** 2).sum() / total) + 1
-    shape_cue = np.log(sx / sy)
-    score = 2 * np.clip(colour_cue, -1.5, 1.5) + np.clip(shape_cue, -1.5, 1.5)
-    return ("horizontal" if score >= 0 else "vertical"), float(np.tanh(abs(score)))
+    w_total = weights.sum() + 1e-12
+
+    def extent(marginal: np.ndarray) -> float:  # weighted standard deviation of the positions
+        pos = np.arange(marginal.size)
+        centre = (marginal * pos).sum() / w_total
+        return float(np.sqrt((marginal * (pos - centre) ** 2).sum() / w_total)) + 1
+
+    shape_cue = np.log(extent(weights.sum(axis=0)) / extent(weights.sum(axis=1)))
+    # weights chosen on 700 synthetic photos with known answers (one error: a single-colour LED)
+    score = np.clip(spread_cue, -3, 3) + np.clip(gradient_cue, -1.5, 1.5) + 0.5 * np.clip(shape_cue, -2.5, 2.5)
+    return ("horizontal" if score >= 0 else "vertical"), float(np.tanh(abs(score) / 2))
 
 
 @dataclass(frozen=True)
