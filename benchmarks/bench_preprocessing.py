@@ -36,13 +36,6 @@ REAL_TRUTH = {"calibration-example.png": "horizontal", "example-cfl-horizontal.j
               "example-sky.jpg": "vertical", "sky.png": "horizontal", "led.png": "horizontal"}
 
 
-def box_iou(a, b) -> float:
-    ix = max(0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
-
-
 def synthetic_quality(n: int, seed: int):
     rows, pipeline_strips, truth_strips, labels = [], [], [], []
     for k in range(n):
@@ -53,7 +46,7 @@ def synthetic_quality(n: int, seed: int):
         except pp.PhotoError:
             rows.append((label, 0.0, False, False, True))
             continue
-        rows.append((label, box_iou(report["box"], truth["band_box"]), report["dispersion"] == truth["dispersion"],
+        rows.append((label, pp.box_iou(report["box"], truth["band_box"]), report["dispersion"] == truth["dispersion"],
                      report["flipped"] != truth["blue_first"], False))
         pipeline_strips.append(strip)
         truth_strips.append(synthesis.strip_from_band_box(photo, truth["band_box"], truth["dispersion"], truth["blue_first"]))

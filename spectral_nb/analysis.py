@@ -293,9 +293,10 @@ def flip_views(images: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def predict_proba(model, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
-    """Class probabilities ``(N, 7)`` float64 of ``(N, 15, 480, 3) uint8`` strips."""
-    images = _check_strips(images)
-    return np.asarray(model.predict(images, batch_size=batch_size, verbose=0), dtype=np.float64)
+    """Class probabilities ``(N, 7)`` float64 of ``(N, 15, 480, 3) uint8`` strips (or one strip)."""
+    from spectral_nb.model import predict_proba as batched_predict_proba
+
+    return batched_predict_proba(model, _check_strips(images), batch_size).astype(np.float64)
 
 
 def flip_vote_predict(model, images: np.ndarray, batch_size: int = 256) -> tuple[np.ndarray, dict[str, np.ndarray]]:

@@ -570,6 +570,15 @@ def preprocess_photo(photo, params: PreprocessParams | None = None, name: str | 
     return strip, report
 
 
+def box_iou(a: Sequence[int], b: Sequence[int]) -> float:
+    """Intersection over union of two boxes (x0, y0, x1, y1), exclusive ends: 1 for the same box."""
+    ix = max(0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
 # ------------------------------------------------------------------------------------ parameters on disk
 def save_params(params: PreprocessParams, path: str | Path) -> Path:
     """Write ``params`` as JSON (atomically); chapter 03 and :func:`load_params` read it back."""

@@ -11,11 +11,13 @@ from spectral_nb import STRIP_SHAPE, preprocessing as pp
 from spectral_nb import synthesis
 
 
-def iou(a, b) -> float:
-    ix = max(0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
+iou = pp.box_iou
+
+
+def test_box_iou_known_values():
+    assert pp.box_iou((0, 0, 10, 10), (0, 0, 10, 10)) == 1.0
+    assert pp.box_iou((0, 0, 10, 10), (5, 0, 15, 10)) == pytest.approx(50 / 150)
+    assert pp.box_iou((0, 0, 10, 10), (20, 20, 30, 30)) == 0.0
 
 
 def rainbow_photo(h=300, w=500, box=(100, 120, 400, 150), vertical=False, red_left=False, tilt_px=0.0):
