@@ -35,6 +35,8 @@ import numpy as np
 
 from spectral_nb import CLASS_NAMES, NUM_CLASSES, STRIP_SHAPE
 
+#: Bumped whenever the algorithm changes, so that resumed batches do not reuse strips cut by an older one.
+ALGORITHM_VERSION = "2"
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 MANIFEST_COLUMNS = ("strip", "label", "photo", "dispersion", "flipped", "confidence")
 
@@ -609,8 +611,9 @@ def load_params(path: str | Path) -> PreprocessParams:
 
 
 def params_digest(params: PreprocessParams) -> str:
-    """A short fingerprint of the parameters (which strips were cut with which settings)."""
-    return hashlib.sha256(json.dumps(asdict(params), sort_keys=True).encode()).hexdigest()[:12]
+    """A short fingerprint of the parameters and the algorithm's version (which strips were cut how)."""
+    recipe = {"params": asdict(params), "algorithm": ALGORITHM_VERSION}
+    return hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:12]
 
 
 # ------------------------------------------------------------------------------------ folders
