@@ -149,6 +149,8 @@ def load_photo(photo, max_pixels: int = PreprocessParams.max_pixels, name: str |
 
 
 def _pil_to_rgb(img) -> np.ndarray:
+    from PIL import Image
+
     if img.mode in ("I;16", "I;16B", "I;16L", "I"):
         data = np.asarray(img, dtype=np.float64)
         top = 65535.0 if img.mode.startswith("I;16") or data.max() > 255 else 255.0
@@ -160,17 +162,10 @@ def _pil_to_rgb(img) -> np.ndarray:
         grey = np.clip(data / top * 255 + 0.5, 0, 255).astype(np.uint8)
         return np.repeat(grey[:, :, None], 3, axis=2)
     if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
-        img = img.convert("RGBA")
-        black = Image_new("RGBA", img.size)
-        black.alpha_composite(img)
+        black = Image.new("RGBA", img.size, (0, 0, 0, 255))  # transparent parts are no light
+        black.alpha_composite(img.convert("RGBA"))
         img = black
     return np.asarray(img.convert("RGB"))
-
-
-def Image_new(mode: str, size):  # noqa: N802 - a tiny indirection so tests can stay import-light
-    from PIL import Image
-
-    return Image.new(mode, size, (0, 0, 0, 255))
 
 
 def _as_rgb_array(array: np.ndarray, name: str, max_pixels: int) -> np.ndarray:
@@ -691,9 +686,9 @@ def preprocess_folder(photos_dir: str | Path, strips_dir: str | Path, params: Pr
     params = params or PreprocessParams()
     photos_dir, strips_dir = Path(photos_dir), Path(strips_dir)
     items = read_labelled_folder(photos_dir, labels_csv)
-    if strips_dir.resolve() == photos_dir.resolve() or photos_dir.resolve() in strips_dir.resolve().parents and \
-            any(strips_dir.resolve() == (photos_dir / p).resolve().parent for p, _ in items):
-        raise ValueError(f"strips_dir {strips_dir} would mix strips with the photos; choose a separate folder")
+    if strips_dir.resolve() == photos_dir.resolve() or photos_dir.resolve() in strips_dir.resolve().parents:
+        raise ValueError(f"strips_dir {strips_dir} would mix strips with the photos in {photos_dir}; "
+                         "choose a folder outside it")
     strips_dir.mkdir(parents=True, exist_ok=True)
     stamp = strips_dir / "strips.json"
     digest = params_digest(params)
@@ -757,11 +752,6 @@ def _write_csv(path: Path, columns: Sequence[str], rows: Iterable[dict]) -> None
 
 
 # ------------------------------------------------------------------------------------ figures and widgets
-def _box_outline(report: dict, photo_shape: tuple[int, int], params: PreprocessParams | None, image: np.ndarray):
-    x0, y0, x1, y1 = report["box"]
-    return [x0, x1, x1, x0, x0], [y0, y0, y1, y1, y0]
-
-
 def crop_preview(photo, params: PreprocessParams | None = None, fig=None, name: str | None = None):
     """Figure: the photo with the crop box, the strip, and its R, G, B profiles (blue end left).
 
@@ -793,8 +783,8 @@ def crop_preview(photo, params: PreprocessParams | None = None, fig=None, name: 
         ax_strip.set_axis_off()
         ax_prof.set_axis_off()
         return fig, None, None
-    xs, ys = _box_outline(report, image.shape[:2], params, image)
-    ax_photo.plot(xs, ys, color="white", lw=1.2, ls="--")
+    x0, y0, x1, y1 = report["box"]
+    ax_photo.plot([x0, x1, x1, x0, x0], [y0, y0, y1, y1, y0], color="white", lw=1.2, ls="--")
     conf = report["confidences"]
     ax_photo.set_title(f"{name}: {report['dispersion']} dispersion{', flipped to blue-left' if report['flipped'] else ''}"
                        f", tilt {report['tilt_deg']:.1f}°, box {report['box']} · confidence dispersion "
