@@ -680,7 +680,8 @@ def preprocess_folder(photos_dir: str | Path, strips_dir: str | Path, params: Pr
 
     ``strips_dir`` mirrors the photo folder (``<photo path>.png``); the photos are only read. A
     photo that cannot be used is skipped with its reason, never stops the batch. Resumable: a
-    strip already cut with the same parameters is reused (``strips.json`` records them).
+    strip already cut with the same parameters is reused (``strips.json`` records them;
+    :func:`load_params` reads it back).
     ``progress(done, total)`` is called after each photo (a widget's progress bar).
     """
     params = params or PreprocessParams()
@@ -698,7 +699,8 @@ def preprocess_folder(photos_dir: str | Path, strips_dir: str | Path, params: Pr
             previous = json.loads(stamp.read_text()).get("params_digest")
         except ValueError:
             previous = None
-    stamp.write_text(json.dumps({"params_digest": digest, "params": asdict(params)}, indent=1) + "\n")
+    # the parameters in save_params' format, so load_params(strips_dir / "strips.json") tells how the strips were cut
+    stamp.write_text(json.dumps({"spectral_nb.preprocessing": asdict(params), "params_digest": digest}, indent=1) + "\n")
     from PIL import Image
 
     rows, skipped = [], []

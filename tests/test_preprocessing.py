@@ -236,6 +236,7 @@ def test_preprocess_folder_skips_bad_files_never_touches_photos_and_resumes(tmp_
         rows = list(csv.DictReader(f))
     assert [r["label"] for r in rows] == ["1", "1", "3", "3"]
     assert all((strips / r["strip"]).is_file() for r in rows)
+    assert pp.load_params(strips / "strips.json") == pp.PreprocessParams()  # how the strips were cut
     again = pp.preprocess_folder(photos, strips)
     assert again.reused == 4 and again.written == 0
     changed = pp.preprocess_folder(photos, strips, pp.PreprocessParams(band_threshold=0.3))
