@@ -210,6 +210,19 @@ def setup_notebook(
     return paths
 
 
+def figure_png(fig, dpi: int = 80) -> bytes:
+    """A matplotlib figure as PNG bytes, closed afterwards: what a widget panel shows in an
+    ``ipywidgets.Image`` (headless runs hung intermittently on ``Output``-widget capture)."""
+    import io
+
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi)
+    plt.close(fig)
+    return buffer.getvalue()
+
+
 def clean_notebook(nb, root: Path) -> None:
     """Remove what differs from run to run or machine to machine from an executed notebook."""
     nb.metadata.pop("widgets", None) if _widget_state_is_empty(nb) else None

@@ -825,12 +825,15 @@ def plot_strip_montage(strips: Sequence[np.ndarray], titles: Sequence[str], fig=
 
 @dataclass
 class Panel:
-    """The chapter-02 widget panel: ``widget`` to display, the controls, and the last preview's results."""
+    """The chapter-02 widget panel: ``widget`` to display, the controls, and the last preview's results.
+
+    ``preview`` is an ``ipywidgets.Image`` holding the preview figure as PNG bytes.
+    """
 
     widget: object
     photo: object
     controls: dict
-    output: object
+    preview: object
     apply_button: object
     save_button: object
     progress: object
@@ -856,6 +859,8 @@ def make_panel(photos: Sequence[str | Path], params: PreprocessParams | None = N
     import ipywidgets as widgets
     import matplotlib.pyplot as plt
 
+    from spectral_nb.book import figure_png
+
     base = params or PreprocessParams()
     photos = [Path(p) for p in photos]
     if not photos:
@@ -879,7 +884,7 @@ def make_panel(photos: Sequence[str | Path], params: PreprocessParams | None = N
                                              description="extent margin", style=style, layout=layout),
         "follow_tilt": widgets.Checkbox(value=base.follow_tilt, description="follow tilt and curvature", style=style),
     }
-    output = widgets.Output()
+    preview = widgets.Image(format="png", layout=widgets.Layout(width="800px"))
     message = widgets.HTML()
     progress = widgets.IntProgress(value=0, min=0, max=1, description="apply to all", style=style, layout=layout)
     apply_button = widgets.Button(description="Apply to all photos", disabled=photos_dir is None or strips_dir is None)
@@ -892,12 +897,9 @@ def make_panel(photos: Sequence[str | Path], params: PreprocessParams | None = N
         except ValueError as error:
             message.value = f"<b>bad parameters</b>: {error}"
             return
-        with output:
-            output.clear_output(wait=True)
-            fig, strip, report = crop_preview(photo.value, state["params"], fig=plt.figure(figsize=(10, 6)))
-            state.update(strip=strip, report=report, fig=fig)
-            plt.show()
-        plt.close(fig)
+        fig, strip, report = crop_preview(photo.value, state["params"], fig=plt.figure(figsize=(10, 6)))
+        state.update(strip=strip, report=report, fig=fig)
+        preview.value = figure_png(fig)
         message.value = "" if report is not None else "<b>no strip</b>: see the figure's message"
 
     def apply_all(_button=None):
@@ -921,5 +923,5 @@ def make_panel(photos: Sequence[str | Path], params: PreprocessParams | None = N
     apply_button.on_click(apply_all)
     save_button.on_click(save)
     refresh()
-    box = widgets.VBox([photo, *controls.values(), widgets.HBox([apply_button, save_button]), progress, message, output])
-    return Panel(box, photo, controls, output, apply_button, save_button, progress, message, state)
+    box = widgets.VBox([photo, *controls.values(), widgets.HBox([apply_button, save_button]), progress, message, preview])
+    return Panel(box, photo, controls, preview, apply_button, save_button, progress, message, state)

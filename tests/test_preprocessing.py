@@ -283,10 +283,11 @@ def test_panel_driven_headless(tmp_path):
     files = sorted(photos.rglob("*.jpg"))
     panel = pp.make_panel(files, photos_dir=photos, strips_dir=strips, params_path=tmp_path / "params.json")
     assert panel.state["report"] is not None
-    first_box = panel.state["report"]["box"]
+    assert panel.preview.value[:8] == b"\x89PNG\r\n\x1a\n"  # the preview figure, as a PNG
+    first_box, first_png = panel.state["report"]["box"], panel.preview.value
     panel.controls["band_threshold"].value = 0.6
     assert panel.state["params"].band_threshold == 0.6
-    assert panel.state["report"]["box"] != first_box
+    assert panel.state["report"]["box"] != first_box and panel.preview.value != first_png
     panel.controls["order"].value = "flip"
     assert panel.state["report"]["flipped"]
     panel.photo.value = str(files[-1])
