@@ -423,21 +423,26 @@ def _run_around(profile: np.ndarray, peak: int, threshold: float) -> tuple[float
     return (lo + hi) / 2, max((hi - lo + 1) / 2, 1.0)
 
 
-def _straighten(image: np.ndarray, band: Band, x0: int, x1: int) -> np.ndarray:
-    """Rows within three band heights of the centre line, for columns x0..x1, resampled straight.
+def _sample_along_band(image: np.ndarray, band: Band, offsets: np.ndarray, x0: int, x1: int) -> np.ndarray:
+    """Rows at ``offsets`` (pixels, fractional) from the band's centre line, for columns x0..x1.
 
-    Returns ``(rows, x1 - x0, 3)`` float32 with the centre line on the middle row; linear
-    interpolation between the two nearest rows, rows beyond the image repeat the edge.
+    Returns ``(len(offsets), x1 - x0, 3)`` float32: linear interpolation between the two nearest
+    rows; rows beyond the image repeat the edge.
     """
     h = image.shape[0]
-    reach = int(np.ceil(3 * band.half_height))
-    offsets = np.arange(-reach, reach + 1, dtype=np.float64)
     xs = np.arange(x0, x1)
     ys = np.clip(band.centre(xs)[None, :] + offsets[:, None], 0, h - 1)
     y_lo = np.floor(ys).astype(np.int64)
     y_hi = np.minimum(y_lo + 1, h - 1)
     frac = (ys - y_lo)[:, :, None].astype(np.float32)
     return image[y_lo, xs[None, :]] * (1 - frac) + image[y_hi, xs[None, :]] * frac
+
+
+def _straighten(image: np.ndarray, band: Band, x0: int, x1: int) -> np.ndarray:
+    """Rows within three band heights of the centre line, for columns x0..x1, resampled straight
+    (the centre line on the middle row)."""
+    reach = int(np.ceil(3 * band.half_height))
+    return _sample_along_band(image, band, np.arange(-reach, reach + 1, dtype=np.float64), x0, x1)
 
 
 def find_blue_side(strip: np.ndarray) -> tuple[bool, float]:
@@ -479,12 +484,7 @@ def cut_strip(image: np.ndarray, band: Band, flip: bool) -> np.ndarray:
         raise PhotoError("the band is less than 2 pixels long")
     n = rows * 4
     offsets = (np.arange(n) + 0.5) / n * 2 * band.half_height - band.half_height
-    xs = np.arange(x0, x1)
-    ys = np.clip(band.centre(xs)[None, :] + offsets[:, None], 0, image.shape[0] - 1)
-    y_lo = np.floor(ys).astype(np.int64)
-    frac = (ys - y_lo)[:, :, None].astype(np.float32)
-    y_hi = np.minimum(y_lo + 1, image.shape[0] - 1)
-    crop = image[y_lo, xs[None, :]] * (1 - frac) + image[y_hi, xs[None, :]] * frac
+    crop = _sample_along_band(image, band, offsets, x0, x1)
     crop = crop.reshape(rows, 4, x1 - x0, 3).mean(axis=1)
     if flip:
         crop = crop[:, ::-1]
