@@ -65,9 +65,7 @@ def datasets(train, vali, batch_size: int, augment: bool, seed: int):
 
     train_ds = tf.data.Dataset.from_tensor_slices(train).shuffle(len(train[1]), seed=seed).batch(batch_size)
     if augment:
-        seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
-        train_ds = tf.data.Dataset.zip(train_ds, seeds).map(
-            lambda batch, s: (records.augment_images(batch[0], s), batch[1]), num_parallel_calls=tf.data.AUTOTUNE)
+        train_ds = records.augment_batches(train_ds, ("flip_lr", "shift", "stretch"), seed)
     vali_ds = tf.data.Dataset.from_tensor_slices(vali).batch(256)
     return train_ds.prefetch(tf.data.AUTOTUNE), vali_ds
 

@@ -24,19 +24,7 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from spectral_nb import CLASS_NAMES, NUM_CLASSES, STRIP_SHAPE, synthesis  # noqa: E402
-
-
-def load_real(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    import tensorflow as tf
-
-    images, labels = [], []
-    for record in tf.data.TFRecordDataset(str(path)):
-        feature = tf.train.Example.FromString(record.numpy()).features.feature
-        h, w = feature["height"].int64_list.value[0], feature["width"].int64_list.value[0]
-        images.append(np.frombuffer(feature["image"].bytes_list.value[0], np.uint8).reshape(h, w, 3))
-        labels.append(feature["label"].int64_list.value[0])
-    return np.stack(images), np.array(labels)
+from spectral_nb import CLASS_NAMES, NUM_CLASSES, records, synthesis  # noqa: E402
 
 
 AUGMENTS = {"none": None, "shift+stretch (book)": ("shift", "stretch")}
@@ -52,9 +40,7 @@ def train(x_train, y_train, x_val, y_val, epochs: int, seed: int, augment):
     keras.utils.set_random_seed(seed)
     train_ds = tf.data.Dataset.from_tensor_slices((x_train, y_train)).shuffle(len(x_train), seed=seed).batch(64)
     if augment:
-        seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
-        train_ds = tf.data.Dataset.zip(train_ds, seeds).map(
-            lambda batch, s: (records.augment_images(batch[0], s, augment), batch[1]))
+        train_ds = records.augment_batches(train_ds, augment, seed)
     val_ds = tf.data.Dataset.from_tensor_slices((x_val, y_val)).batch(256)
     model = book_model.build_model("compact", seed=seed)
     with tempfile.TemporaryDirectory() as out_dir:
@@ -75,7 +61,7 @@ def main() -> None:
     if real_path is None or not real_path.exists():
         print("skipped: sim-to-real needs SPECTRAL_NB_REALDATA with nnsic_dev.tfrecords (the real data beside the project)")
         return
-    x_real, y_real = load_real(real_path)  # used only to report, never to train or to choose
+    x_real, y_real, _ = records.load_examples(real_path)  # used only to report, never to train or to choose
     results = {name: [] for name in AUGMENTS}
     confusions = {name: np.zeros((NUM_CLASSES, NUM_CLASSES), int) for name in AUGMENTS}
     seconds = []

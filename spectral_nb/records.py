@@ -636,11 +636,20 @@ def make_dataset(files, batch_size: int = 64, shuffle: bool = False, seed: int =
         dataset = dataset.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
     dataset = dataset.batch(batch_size).map(parse_batch, num_parallel_calls=tf.data.AUTOTUNE)
     if names:
-        seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
-        dataset = tf.data.Dataset.zip(dataset, seeds).map(
-            lambda batch, s: (augment_images(batch[0], s, names, **augment_options), batch[1]),
-            num_parallel_calls=tf.data.AUTOTUNE)
+        dataset = augment_batches(dataset, names, seed, **augment_options)
     return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def augment_batches(dataset, augment, seed: int = 0, **augment_options):
+    """``dataset`` of ``(images, labels)`` batches with :func:`augment_images` applied to the images,
+    a fresh stateless seed per batch (seeded by ``seed``, new draws every epoch)."""
+    import tensorflow as tf
+
+    names = _augment_names(augment)
+    seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
+    return tf.data.Dataset.zip(dataset, seeds).map(
+        lambda batch, s: (augment_images(batch[0], s, names, **augment_options), batch[1]),
+        num_parallel_calls=tf.data.AUTOTUNE)
 
 
 # --------------------------------------------------------------------------- named datasets
