@@ -207,6 +207,11 @@ def _shrink(image: np.ndarray, size: int) -> tuple[np.ndarray, int]:
     return small.astype(np.float32) * np.float32(1 / 255), factor
 
 
+def _brightest(image: np.ndarray) -> np.ndarray:
+    """The brightest channel of each pixel of an ``(..., 3)`` array (``max(axis=-1)``, several times faster)."""
+    return np.maximum(np.maximum(image[..., 0], image[..., 1]), image[..., 2])
+
+
 def _smooth(values: np.ndarray, sigma: float, axis: int = 0) -> np.ndarray:
     from scipy.ndimage import gaussian_filter1d
 
@@ -229,7 +234,7 @@ def find_dispersion(small: np.ndarray) -> tuple[str, float]:
     if max(small.shape[:2]) > 200:  # the cues are global: half the resolution reads them as well, 4x faster
         h, w = small.shape[0] // 2 * 2, small.shape[1] // 2 * 2
         small = small[:h, :w].reshape(h // 2, 2, w // 2, 2, 3).mean(axis=(1, 3))
-    bright = small.max(axis=2)
+    bright = _brightest(small)
     lit = np.clip(bright - np.median(bright), 0, None)
     chroma = small / (small.sum(axis=2, keepdims=True) + 0.05)
     weighted = lit[:, :, None] * chroma
@@ -339,7 +344,7 @@ def find_band(small: np.ndarray, params: PreprocessParams = PreprocessParams()) 
     Columns: where the band is brighter than ``params.extent_threshold`` of its peak.
     """
     h, w = small.shape[:2]
-    bright = small.max(axis=2)
+    bright = _brightest(small)
     background = np.median(bright)
     lit = np.clip(bright - background, 0, None)
     # a first guess of the columns: where anything is lit, so dark margins do not dilute the rows
@@ -380,7 +385,7 @@ def find_band(small: np.ndarray, params: PreprocessParams = PreprocessParams()) 
                 coefficients = (float(c[0]), float(c[1]), float(c[2]))
     band = Band(x_lo, x_hi, coefficients, half, 0.0, mid, half_len)
     straight = _straighten(small, band, x_lo, x_hi)
-    across = _smooth(straight.max(axis=2).mean(axis=1), 1.0)
+    across = _smooth(_brightest(straight).mean(axis=1), 1.0)
     centre_local, half = _run_around(across, int(np.argmax(across)), params.band_threshold)
     shift = centre_local - (straight.shape[0] - 1) / 2
     c0 = coefficients[0] + shift
@@ -435,7 +440,19 @@ def _sample_along_band(image: np.ndarray, band: Band, offsets: np.ndarray, x0: i
     y_lo = np.floor(ys).astype(np.int64)
     y_hi = np.minimum(y_lo + 1, h - 1)
     frac = (ys - y_lo)[:, :, None].astype(np.float32)
-    return image[y_lo, xs[None, :]] * (1 - frac) + image[y_hi, xs[None, :]] * frac
+    # gathering rows of a flat view is about twice as fast as 2-D fancy indexing; a vertical photo
+    # turned horizontal is a transposed view, read in its own memory order rather than copied
+    if not image.flags.c_contiguous and image.transpose(1, 0, 2).flags.c_contiguous:
+        pixels = image.transpose(1, 0, 2).reshape(-1, image.shape[2])
+        x_step, y_step = h, 1
+    else:
+        pixels = np.ascontiguousarray(image).reshape(-1, image.shape[2])
+        x_step, y_step = 1, image.shape[1]
+    lower = pixels.take((y_lo * y_step + xs * x_step).ravel(), axis=0).reshape(*ys.shape, -1)
+    upper = pixels.take((y_hi * y_step + xs * x_step).ravel(), axis=0).reshape(*ys.shape, -1)
+    out = lower * (1 - frac)
+    out += upper * frac
+    return out
 
 
 def _straighten(image: np.ndarray, band: Band, x0: int, x1: int) -> np.ndarray:
@@ -509,7 +526,7 @@ def preprocess_photo(photo, params: PreprocessParams | None = None, name: str | 
     name = name or _name(photo)
     image = load_photo(photo, params.max_pixels, name)
     small, factor = _shrink(image, params.analysis_size)
-    bright = small.max(axis=2)
+    bright = _brightest(small)
     contrast = float(np.percentile(bright, 99.9) - np.median(bright))
     if contrast < params.min_contrast:
         what = "all dark" if np.percentile(bright, 99.9) < 0.1 else "nearly uniform"
