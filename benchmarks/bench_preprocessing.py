@@ -3,7 +3,9 @@
 Prints four tables:
 
 1. Synthetic raw photos with ground truth (fresh seeds, not the book's dataset): band-box IoU
-   (median and 10th percentile), dispersion and blue-side accuracy, per class and overall.
+   (median and 10th percentile) against the visible band (``truth["band_box"]``) and, for
+   comparison, against the whole imaged window (``truth["window_box"]``, dark ends included),
+   dispersion and blue-side accuracy, per class and overall.
 2. The model's accuracy on strips cut by the pipeline against strips cut with the true box
    (``synthesis.strip_from_band_box``), same photos, when a trained model exists
    (``OutputModel/spectral_cnn.keras``, or ``--model``).
@@ -43,22 +45,23 @@ def synthetic_quality(n: int, seed: int):
         try:
             strip, report = pp.preprocess_photo(photo)
         except pp.PhotoError:
-            rows.append((label, 0.0, False, False, True))
+            rows.append((label, 0.0, False, False, True, 0.0))
             continue
         rows.append((label, pp.box_iou(report["box"], truth["band_box"]), report["dispersion"] == truth["dispersion"],
-                     report["flipped"] != truth["blue_first"], False))
+                     report["flipped"] != truth["blue_first"], False, pp.box_iou(report["box"], truth["window_box"])))
         pipeline_strips.append(strip)
         truth_strips.append(synthesis.strip_from_band_box(photo, truth["band_box"], truth["dispersion"], truth["blue_first"]))
         labels.append(label)
     print(f"\n1. Synthetic photos with ground truth ({n} photos, seed {seed})")
-    print(f"{'class':<11}{'photos':>7}{'IoU median':>12}{'IoU p10':>9}{'dispersion':>12}{'blue side':>11}{'refused':>9}")
+    print("   (IoU against the visible band box; the last column against the whole imaged window, dark ends included)")
+    print(f"{'class':<11}{'photos':>7}{'IoU median':>12}{'IoU p10':>9}{'dispersion':>12}{'blue side':>11}{'refused':>9}{'window IoU':>12}")
     for label in [*range(NUM_CLASSES), None]:
         sel = [r for r in rows if label is None or r[0] == label]
         ious = [r[1] for r in sel if not r[4]]
         name = "all" if label is None else CLASS_NAMES[label]
         print(f"{name:<11}{len(sel):>7}{np.median(ious):>12.3f}{np.percentile(ious, 10):>9.3f}"
               f"{np.mean([r[2] for r in sel if not r[4]]):>12.1%}{np.mean([r[3] for r in sel if not r[4]]):>11.1%}"
-              f"{sum(r[4] for r in sel):>9}")
+              f"{sum(r[4] for r in sel):>9}{np.median([r[5] for r in sel if not r[4]]):>12.3f}")
     return np.array(pipeline_strips), np.array(truth_strips), np.array(labels)
 
 
@@ -159,7 +162,7 @@ def main() -> None:
     parser.add_argument("--photos", type=int, default=350)
     parser.add_argument("--speed-photos", type=int, default=80)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--seed", type=int, default=2027)  # find_dispersion was tuned on seed 2026
+    parser.add_argument("--seed", type=int, default=2027)  # find_dispersion and the extent defaults were tuned on seed 2026
     parser.add_argument("--model", type=Path, default=Path(__file__).resolve().parents[1] / "OutputModel" / "spectral_cnn.keras")
     parser.add_argument("--montage", type=Path, default=Path(__file__).resolve().parents[1] / "OutputModel" / "bench" / "real_crops.png")
     parser.add_argument("--quick", action="store_true", help="a smoke run: 28 photos, 1 repeat")

@@ -3,8 +3,9 @@
 Run from the repo root: ``.venv/bin/python benchmarks/bench_synthesis.py [--repeats 5]``.
 
 Speed: strips/s of ``render_strip`` and ``generate_strips``, raw photos/s of ``render_photo`` (in
-memory) and of ``generate_photo_folder`` (rendering plus JPEG writing); medians over repeats,
-single process.
+memory) and of ``generate_photo_folder`` (rendering plus JPEG writing); medians over repeats, in
+one process and in two (the machine's two cores: ``workers=2``, or two forked processes that each
+render half the photos in memory).
 
 Profile fidelity (needs ``SPECTRAL_NB_REALDATA``): peaks of a synthetic 1-D profile (mercury/CFL,
 neon) and dips (the Sun's Fraunhofer lines) against the real reference profiles in
@@ -36,11 +37,43 @@ def _rate(fn, n_items: int, repeats: int) -> tuple[float, float, float]:
     return statistics.median(rates), min(rates), max(rates)
 
 
+def _photo_worker(labels, barrier, repeats: int) -> None:
+    rng = np.random.default_rng(len(labels))
+    for _ in range(repeats):
+        barrier.wait()  # start together
+        for label in labels:
+            synthesis.render_photo(label, rng)
+        barrier.wait()  # done
+
+
+def _photos_two_processes(n_photos: int, repeats: int) -> tuple[float, float, float]:
+    """render_photo in two forked processes, each rendering half the photos in memory."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    barrier = context.Barrier(3)
+    labels = [i % 7 for i in range(n_photos)]
+    workers = [context.Process(target=_photo_worker, args=(part, barrier, repeats + 1))
+               for part in (labels[: n_photos // 2], labels[n_photos // 2:])]
+    for worker in workers:
+        worker.start()
+    rates = []
+    for r in range(repeats + 1):  # the first round warms the workers' caches
+        barrier.wait()
+        start = time.perf_counter()
+        barrier.wait()
+        if r:
+            rates.append(n_photos / (time.perf_counter() - start))
+    for worker in workers:
+        worker.join()
+    return statistics.median(rates), min(rates), max(rates)
+
+
 def speed_table(repeats: int, n_strips: int, n_photos: int) -> None:
-    print(f"## Speed (single process; {os.cpu_count()} cores; load average {os.getloadavg()[0]:.2f} at start; "
+    print(f"## Speed ({os.cpu_count()} cores; load average {os.getloadavg()[0]:.2f} at start; "
           f"median of {repeats} runs, [min, max])")
-    print("| what | items per run | items/s median | [min, max] |")
-    print("|---|---|---|---|")
+    print("| what | processes | items per run | items/s median | [min, max] |")
+    print("|---|---|---|---|---|")
     rng = np.random.default_rng(0)
     for label in range(7):  # warm caches (tables, noise bank)
         synthesis.render_strip(label, rng)
@@ -50,24 +83,27 @@ def speed_table(repeats: int, n_strips: int, n_photos: int) -> None:
         for i in range(n_strips):
             synthesis.render_strip(i % 7, rng)
 
-    def generate():
-        synthesis.generate_strips((n_strips // 7,) * 7, seed=1)
-
     def photos():
         for i in range(n_photos):
             synthesis.render_photo(i % 7, rng)
 
-    rows = [("render_strip", strips, n_strips), ("generate_strips", generate, 7 * (n_strips // 7)),
-            ("render_photo (raw frame in memory)", photos, n_photos)]
-    for name, fn, n in rows:
+    per_class = n_strips // 7
+    rows = [("render_strip", 1, strips, n_strips),
+            ("generate_strips", 1, lambda: synthesis.generate_strips((per_class,) * 7, seed=1), 7 * per_class),
+            ("generate_strips (workers=2)", 2, lambda: synthesis.generate_strips((per_class,) * 7, seed=1, workers=2), 7 * per_class),
+            ("render_photo (raw frame in memory)", 1, photos, n_photos)]
+    for name, processes, fn, n in rows:
         median, lo, hi = _rate(fn, n, repeats)
-        print(f"| {name} | {n} | {median:.0f} | [{lo:.0f}, {hi:.0f}] |")
+        print(f"| {name} | {processes} | {n} | {median:.0f} | [{lo:.0f}, {hi:.0f}] |")
+    median, lo, hi = _photos_two_processes(n_photos, repeats)
+    print(f"| render_photo (raw frame in memory) | 2 | {n_photos} | {median:.0f} | [{lo:.0f}, {hi:.0f}] |")
     per_class = max(1, n_photos // 7)
     with tempfile.TemporaryDirectory() as tmp:
         counter = iter(range(1000))
-        median, lo, hi = _rate(lambda: synthesis.generate_photo_folder(Path(tmp) / str(next(counter)), (per_class,) * 7, seed=2),
-                               7 * per_class, repeats)
-    print(f"| generate_photo_folder (render + JPEG + CSV) | {7 * per_class} | {median:.0f} | [{lo:.0f}, {hi:.0f}] |")
+        for workers in (1, 2):
+            median, lo, hi = _rate(lambda: synthesis.generate_photo_folder(Path(tmp) / str(next(counter)), (per_class,) * 7, seed=2,
+                                                                           workers=workers), 7 * per_class, repeats)
+            print(f"| generate_photo_folder (render + JPEG + CSV) | {workers} | {7 * per_class} | {median:.0f} | [{lo:.0f}, {hi:.0f}] |")
 
 
 def _features(nm: np.ndarray, y: np.ndarray, n: int, dips: bool, rel_prominence: float) -> np.ndarray:
@@ -136,8 +172,8 @@ def fidelity_table(realdata: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--strips", type=int, default=350)
-    parser.add_argument("--photos", type=int, default=35)
+    parser.add_argument("--strips", type=int, default=1400)
+    parser.add_argument("--photos", type=int, default=140)
     args = parser.parse_args()
     speed_table(args.repeats, args.strips, args.photos)
     realdata = os.environ.get("SPECTRAL_NB_REALDATA")

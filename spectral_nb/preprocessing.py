@@ -72,8 +72,8 @@ class PreprocessParams:
     band_threshold: float = 0.2
     band_margin: float = 0.0
     follow_tilt: bool = True
-    extent_threshold: float = 0.02
-    extent_margin: float = 0.03
+    extent_threshold: float = 0.04
+    extent_margin: float = 0.01
     manual_box: tuple[int, int, int, int] | None = None
     analysis_size: int = 320
     max_pixels: int = 60_000_000

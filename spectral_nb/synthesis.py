@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import os
 from dataclasses import dataclass
 from functools import lru_cache
@@ -58,7 +59,7 @@ NNSIC_PHOTO_COUNTS: tuple[int, ...] = (506, 598, 280, 119, 54, 81, 103)
 #: Kinds of light that belong to none of the seven classes (for :func:`render_out_of_class_strip`).
 OUT_OF_CLASS_KINDS: tuple[str, ...] = ("sodium", "laser")
 #: Version of the generator, stored beside a generated photo folder (a change regenerates it).
-GENERATOR_VERSION = "1"
+GENERATOR_VERSION = "2"
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 #: Wavelength grid (nm) on which smooth spectra are tabulated.
@@ -598,7 +599,10 @@ def render_profile(spectrum: Spectrum, instrument: Instrument, camera: Camera, n
     pad = kernel.size // 2
     px = np.arange(-pad, n_px + pad, dtype=float)
     nm = instrument.nm_at(px, n_px)
-    dnm = np.abs(np.diff(nm, append=2 * nm[-1] - nm[-2]))
+    dnm = np.empty_like(nm)  # width of each pixel in nm (the last repeats its neighbour's)
+    np.subtract(nm[1:], nm[:-1], out=dnm[:-1])
+    dnm[-1] = dnm[-2]
+    np.abs(dnm, out=dnm)
     resp = camera.response(nm)
     signal = (np.interp(nm, GRID_NM, spectrum.smooth) * dnm)[:, None] * resp
     if spectrum.lines_nm.size:
@@ -611,8 +615,8 @@ def render_profile(spectrum: Spectrum, instrument: Instrument, camera: Camera, n
             weights = spectrum.lines_power[inside][:, None] * camera.response(lnm)
             i0 = np.floor(pos).astype(int)
             frac = (pos - i0)[:, None]
-            idx = np.r_[i0, np.minimum(i0 + 1, nm.size - 1)]
-            w = np.r_[weights * (1 - frac), weights * frac]
+            idx = np.concatenate([i0, np.minimum(i0 + 1, nm.size - 1)])
+            w = np.concatenate([weights * (1 - frac), weights * frac])
             for c in range(3):
                 signal[:, c] += np.bincount(idx, weights=w[:, c], minlength=nm.size)
     from scipy.ndimage import convolve1d
@@ -651,20 +655,38 @@ def _noise_bank() -> np.ndarray:
     Drawing fresh normals for every pixel costs more than all the physics of a strip; a random
     window into a fixed bank is as good for a camera's noise and keeps items reproducible.
     """
-    return np.random.default_rng(20191).standard_normal(2**21, dtype=np.float32)
+    bank = np.random.default_rng(20191).standard_normal(2**21, dtype=np.float32)
+    bank.flags.writeable = False  # windows of it are handed out as views
+    return bank
 
 
-def _noise(shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
+def _noise(shape: tuple[int, ...], rng: np.random.Generator) -> tuple[np.ndarray, bool]:
+    """Standard normal noise of ``shape`` (float32) as a read-only window of the bank (or fresh
+    draws for huge shapes), and whether to negate it (the caller does, in place: no copy)."""
     bank = _noise_bank()
-    n = int(np.prod(shape))
+    n = math.prod(shape)
     if n > bank.size // 2:
-        return rng.standard_normal(shape, dtype=np.float32)
+        return rng.standard_normal(shape, dtype=np.float32), False
     start = int(rng.integers(0, bank.size - n))
-    sign = np.float32(1 if rng.random() < 0.5 else -1)
-    return (bank[start:start + n] * sign).reshape(shape)
+    return bank[start:start + n].reshape(shape), rng.random() >= 0.5
 
 
 _LUT_SIZE = 2048
+
+
+@lru_cache(maxsize=1)
+def _lut_positions() -> np.ndarray:
+    positions = np.linspace(0, 1, _LUT_SIZE, dtype=np.float32)
+    positions.flags.writeable = False
+    return positions
+
+
+def _median_step(nm: np.ndarray) -> float:
+    """Median nm step between neighbouring pixels (``np.median(np.diff(nm))``, without its overhead)."""
+    steps = np.diff(nm)
+    steps.sort()
+    middle = steps.size // 2
+    return float(steps[middle] if steps.size % 2 else (steps[middle - 1] + steps[middle]) / 2)
 
 
 @dataclass(frozen=True)
@@ -681,7 +703,7 @@ class _Processing:
 def _sample_processing(rng: np.random.Generator, noise_scale: float = 1.0) -> _Processing:
     gamma = rng.uniform(1.7, 2.6)
     contrast = rng.uniform(0, 0.4)
-    u = np.linspace(0, 1, _LUT_SIZE, dtype=np.float32)  # the LUT is indexed by sqrt(linear): fine steps in the dark
+    u = _lut_positions()  # the LUT is indexed by sqrt(linear): fine steps in the dark
     y = u ** np.float32(2 / gamma)
     y = y + np.float32(contrast) * y * (1 - y) * (2 * y - 1)  # S-curve: deeper shadows, brighter highlights
     lut = np.clip(np.rint(y * 255), 0, 255).astype(np.uint8)
@@ -702,7 +724,10 @@ def _develop(linear: np.ndarray, rng: np.random.Generator, proc: _Processing) ->
     up, so bright lines blow out to white as in real photos), applies the tone curve.
     """
     x = np.sqrt(proc.shot_noise * linear + np.float32(proc.read_noise**2))
-    x *= _noise(linear.shape, rng)
+    noise, negate = _noise(linear.shape, rng)
+    x *= noise
+    if negate:
+        np.negative(x, out=x)
     x += linear
     if float(linear.max()) > 0.9:
         brightest = np.maximum(np.maximum(x[..., 0], x[..., 1]), x[..., 2])
@@ -711,7 +736,7 @@ def _develop(linear: np.ndarray, rng: np.random.Generator, proc: _Processing) ->
     np.clip(x, 0, 1, out=x)
     np.sqrt(x, out=x)
     x *= np.float32(_LUT_SIZE - 1)
-    return proc.lut[x.astype(np.int32)]
+    return proc.lut.take(x.astype(np.intp))  # take() is faster than fancy indexing
 
 
 def _check_label(label: int) -> int:
@@ -760,15 +785,15 @@ def _render_strip_from(spectrum: Spectrum, rng: np.random.Generator, truth: dict
         slope_px[0], slope_px[-1] = slope_px[1], slope_px[-2]
         band -= (weight * slope * r)[:, None, None] * slope_px[None, :, :]
         np.clip(band, 0, None, out=band)
-    linear = band + _background(rng).astype(np.float32)
-    strip = _develop(linear, rng, proc)
+    band += _background(rng).astype(np.float32)
+    strip = _develop(band, rng, proc)
     flipped = bool(rng.random() < 0.5)
     if flipped:
         strip = strip[::-1]
     truth.update(
         source=spectrum.source,
         nm_per_column=nm,
-        nm_per_px=float(np.median(np.diff(nm))),
+        nm_per_px=_median_step(nm),
         lsf_sigma_px=instrument.lsf_sigma_px,
         camera=camera.name,
         flipped_rows=flipped,
@@ -822,25 +847,46 @@ def _check_seed(seed: int) -> int:
     return int(seed)
 
 
-def generate_strips(counts: Sequence[int], seed: int) -> tuple[np.ndarray, np.ndarray, list[dict]]:
+def _check_workers(workers: int) -> int:
+    if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1:
+        raise ValueError(f"workers must be a positive int (processes to render with; 1 = this process), got {workers!r}")
+    return int(workers)
+
+
+def _in_chunks(fn, items: list, workers: int, *args) -> list:
+    """``fn(*args, chunk)`` over chunks of ``items``, in ``workers`` processes; results in item order."""
+    if workers == 1 or len(items) < 2:
+        return fn(*args, items)
+    from concurrent.futures import ProcessPoolExecutor
+
+    size = max(1, -(-len(items) // (4 * workers)))  # a few chunks per worker: an even finish
+    chunks = [items[i:i + size] for i in range(0, len(items), size)]
+    with ProcessPoolExecutor(min(workers, len(chunks))) as pool:
+        parts = list(pool.map(fn, *([a] * len(chunks) for a in args), chunks))
+    return [result for part in parts for result in part]
+
+
+def _strip_chunk(seed: int, items: list[tuple[int, int]]) -> list[tuple[np.ndarray, list[dict]]]:
+    """Strips ``items`` ((label, k) pairs) as one stacked array and their truths (one cheap pickle)."""
+    rendered = [render_strip(label, _item_rng(seed, label, k)) for label, k in items]
+    return [(np.stack([image for image, _ in rendered]), [truth for _, truth in rendered])] if rendered else []
+
+
+def generate_strips(counts: Sequence[int], seed: int, workers: int = 1) -> tuple[np.ndarray, np.ndarray, list[dict]]:
     """``counts[label]`` strips per class: images ``(N, 15, 480, 3) uint8``, labels ``(N,) int64``, truths.
 
     Items are in label order; item ``k`` of class ``label`` depends only on ``(seed, label, k)``,
     so the same seed gives the same bytes, and adding items to one class leaves the others alone.
+    ``workers`` > 1 renders in that many processes (same bytes; worth it from a few hundred strips).
     """
     counts = _check_counts(counts)
     seed = _check_seed(seed)
-    n = sum(counts)
-    images = np.empty((n, *STRIP_SHAPE), dtype=np.uint8)
-    labels = np.empty(n, dtype=np.int64)
-    truths: list[dict] = []
-    i = 0
-    for label, count in enumerate(counts):
-        for k in range(count):
-            images[i], truth = render_strip(label, _item_rng(seed, label, k))
-            labels[i] = label
-            truths.append(truth)
-            i += 1
+    workers = _check_workers(workers)
+    items = [(label, k) for label, count in enumerate(counts) for k in range(count)]
+    labels = np.array([label for label, _ in items], dtype=np.int64)
+    chunks = _in_chunks(_strip_chunk, items, workers, seed)
+    images = np.concatenate([stack for stack, _ in chunks]) if chunks else np.empty((0, *STRIP_SHAPE), np.uint8)
+    truths = [truth for _, part in chunks for truth in part]
     return images, labels, truths
 
 
@@ -854,13 +900,32 @@ def render_photo(label: int, rng: np.random.Generator) -> tuple[np.ndarray, dict
     """A raw spectroscope photo of a random lamp of class ``label``: ``(H, W, 3) uint8`` RGB.
 
     Frames are 360-1280 px. Truth: ``label``, ``source``, ``band_box`` (x0, y0, x1, y1) pixels,
-    x1/y1 exclusive, covering the band; ``dispersion`` "horizontal" or "vertical"; ``blue_first``
-    (blue at the left, or at the top for vertical); ``nm_at_band_ends`` (nm at the band's first
-    and last pixel along the dispersion axis, in image order); ``nm_per_px`` (signed, image order).
+    x1/y1 exclusive, covering the visible band (along it: the columns lit at least
+    ``VISIBLE_LEVELS`` grey levels above the dark frame, as a person would box it); ``window_box``
+    the same across it, but along it the whole imaged wavelength window, dark (UV, IR) ends
+    included; ``dispersion`` "horizontal" or "vertical"; ``blue_first``
+    (blue at the left, or at the top for vertical); ``nm_at_band_ends`` and ``nm_at_window_ends``
+    (nm at the first and last pixel of each box along the dispersion axis, in image order);
+    ``nm_per_px`` (signed, image order).
     """
     label = _check_label(label)
     spectrum = sample_spectrum(label, rng)
     return _render_photo_from(spectrum, rng, {"label": label})
+
+
+VISIBLE_LEVELS = 8  # grey levels (of 255) above the dark frame that make a column of the band visibly lit
+
+
+def _visible_columns(profile: np.ndarray, background: np.ndarray, proc: "_Processing") -> tuple[int, int]:
+    """First and last (exclusive) column of a band's profile that a viewer sees lit: the noiseless
+    developed centre row, brightest channel, at least ``VISIBLE_LEVELS`` above the developed dark frame.
+    All columns when none is (a band too dim to see anywhere)."""
+    def developed(linear: np.ndarray) -> np.ndarray:
+        x = np.sqrt(np.clip(linear, 0, 1)) * np.float32(_LUT_SIZE - 1)
+        return proc.lut.take(x.astype(np.intp)).max(axis=-1).astype(np.int16)
+
+    lit = np.flatnonzero(developed(profile + background) >= int(developed(background[None])[0]) + VISIBLE_LEVELS)
+    return (int(lit[0]), int(lit[-1]) + 1) if lit.size else (0, profile.shape[0])
 
 
 def _paste_brighter(frame: np.ndarray, window: np.ndarray, y0: int, x0: int) -> None:
@@ -898,13 +963,19 @@ def _render_photo_from(spectrum: Spectrum, rng: np.random.Generator, truth: dict
     profile = _boost_saturation(profile, proc.saturation_boost).astype(np.float32)
     background = _background(rng).astype(np.float32)
 
-    # the frame away from the band: a developed dark tile, repeated (cheap, and noise-like)
+    # the frame away from the band: a developed dark tile, repeated (cheap, and noise-like). The
+    # photo is made in its final orientation; `frame` is a view of it with the dispersion along x
+    # and blue at the left, so turning and flipping cost nothing at the end
     tile = _develop(np.broadcast_to(background, (128, 128, 3)), rng, proc)
-    frame = np.tile(tile, (-(-h // 128), -(-w // 128), 1))[:h, :w]
+    out_h, out_w = (w, h) if vertical else (h, w)
+    photo = np.tile(tile, (-(-out_h // 128), -(-out_w // 128), 1))[:out_h, :out_w]
+    frame = photo.transpose(1, 0, 2) if vertical else photo
+    if not blue_first:
+        frame = frame[:, ::-1]
 
-    # the band and its halo, developed only where they are
-    xc = np.arange(length, dtype=np.float32) - length / 2
-    centre_y = cy + np.tan(angle) * xc + sag * (2 * xc / length) ** 2
+    # the band and its halo, developed only where they are (float32 throughout)
+    xc = np.arange(length, dtype=np.float32) - np.float32(length / 2)
+    centre_y = np.float32(cy) + np.float32(np.tan(angle)) * xc + np.float32(sag) * (2 * xc / np.float32(length)) ** 2
     halo_reach = height * rng.uniform(0.2, 0.8)
     ry0 = int(max(0, np.floor(centre_y.min() - height / 2 - halo_reach)))
     ry1 = int(min(h, np.ceil(centre_y.max() + height / 2 + halo_reach)))
@@ -940,24 +1011,25 @@ def _render_photo_from(spectrum: Spectrum, rng: np.random.Generator, truth: dict
 
     band_y0 = int(np.floor(max(0, centre_y.min() - height / 2 - soft)))
     band_y1 = int(np.ceil(min(h, centre_y.max() + height / 2 + soft + 1)))
-    x1 = x0 + length
-    box = [x0, band_y0, x1, band_y1]
-    ends = (float(nm[0]), float(nm[-1]))
-    photo = frame
+    lit0, lit1 = _visible_columns(profile, background, proc)
+
+    def in_photo(a: int, b: int) -> tuple[int, ...]:  # columns a..b of the canonical frame -> photo box
+        box = [a, band_y0, b, band_y1] if blue_first else [w - b, band_y0, w - a, band_y1]
+        return tuple(int(v) for v in ((box[1], box[0], box[3], box[2]) if vertical else box))
+
+    window_ends = (float(nm[0]), float(nm[-1]))
+    ends = (float(nm[lit0]), float(nm[lit1 - 1]))
     if not blue_first:
-        photo = photo[:, ::-1]
-        box = [w - x1, band_y0, w - x0, band_y1]
-        ends = ends[::-1]
-    if vertical:
-        photo = photo.transpose(1, 0, 2)
-        box = [box[1], box[0], box[3], box[2]]
-    nm_per_px = (ends[1] - ends[0]) / (length - 1)
+        window_ends, ends = window_ends[::-1], ends[::-1]
+    nm_per_px = (window_ends[1] - window_ends[0]) / (length - 1)
     truth.update(
         source=spectrum.source,
-        band_box=tuple(int(v) for v in box),
+        band_box=in_photo(x0 + lit0, x0 + lit1),
+        window_box=in_photo(x0, x0 + length),
         dispersion="vertical" if vertical else "horizontal",
         blue_first=blue_first,
         nm_at_band_ends=ends,
+        nm_at_window_ends=window_ends,
         nm_per_px=float(nm_per_px),
         camera=camera.name,
         extras=tuple(extras),
@@ -973,7 +1045,29 @@ def _folder_signature(counts: tuple[int, ...], seed: int) -> dict:
     return {"generator": "spectral_nb.synthesis", "version": GENERATOR_VERSION, "counts": list(counts), "seed": seed}
 
 
-def generate_photo_folder(out_dir: str | Path, counts: Sequence[int], seed: int, overwrite: bool = False) -> Path:
+def _photo_chunk(out_dir: str, seed: int, items: list[tuple[int, int]]) -> list[dict]:
+    """Render and save photos ``items`` ((label, k) pairs) into ``out_dir``; their labels.csv rows."""
+    from PIL import Image
+
+    rows = []
+    for label, k in items:
+        sub = f"{label}_{CLASS_NAMES[label]}"
+        rng = _item_rng(seed, label, k)
+        photo, truth = render_photo(label, rng)
+        rel = f"{sub}/{sub}_{k:04d}.jpg"
+        quality = int(rng.integers(70, 96))
+        Image.fromarray(photo).save(Path(out_dir) / rel, format="JPEG", quality=quality)
+        x0, y0, x1, y1 = truth["band_box"]
+        rows.append({"path": rel, "label": label, "class_name": CLASS_NAMES[label], "source": truth["source"],
+                     "dispersion": truth["dispersion"], "blue_first": int(truth["blue_first"]),
+                     "band_x0": x0, "band_y0": y0, "band_x1": x1, "band_y1": y1,
+                     "nm_first": f"{truth['nm_at_band_ends'][0]:.2f}", "nm_last": f"{truth['nm_at_band_ends'][1]:.2f}",
+                     "width": photo.shape[1], "height": photo.shape[0]})
+    return rows
+
+
+def generate_photo_folder(out_dir: str | Path, counts: Sequence[int], seed: int, overwrite: bool = False,
+                          workers: int = 1) -> Path:
     """Write ``counts[label]`` synthetic JPEG photos per class into ``out_dir``; return ``labels.csv``'s path.
 
     Layout: ``out_dir/<label>_<classname>/<label>_<classname>_<k>.jpg`` plus ``labels.csv``
@@ -981,12 +1075,12 @@ def generate_photo_folder(out_dir: str | Path, counts: Sequence[int], seed: int,
     ``dispersion``, ``blue_first``, ``band_x0/y0/x1/y1``, ``nm_first``, ``nm_last``, ``width``,
     ``height``) and ``synthesis.json`` (the recipe). If the same recipe is already there it is
     reused. A folder holding anything else is refused (FileExistsError) unless ``overwrite=True``,
-    which replaces only files this function made and never deletes anything else.
+    which replaces only files this function made and never deletes anything else. ``workers`` > 1
+    renders and saves in that many processes (same files).
     """
-    from PIL import Image
-
     counts = _check_counts(counts)
     seed = _check_seed(seed)
+    workers = _check_workers(workers)
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise FileExistsError(f"{out_dir} is a file, not a folder: choose another output folder for the photos")
@@ -1022,22 +1116,11 @@ def generate_photo_folder(out_dir: str | Path, counts: Sequence[int], seed: int,
             if p.exists() and p.is_file():
                 p.unlink()
     out_dir.mkdir(parents=True, exist_ok=True)
-    rows = []
     for label, count in enumerate(counts):
-        sub = f"{label}_{CLASS_NAMES[label]}"
-        (out_dir / sub).mkdir(exist_ok=True)
-        for k in range(count):
-            rng = _item_rng(seed, label, k)
-            photo, truth = render_photo(label, rng)
-            rel = f"{sub}/{sub}_{k:04d}.jpg"
-            quality = int(rng.integers(70, 96))
-            Image.fromarray(photo).save(out_dir / rel, format="JPEG", quality=quality)
-            x0, y0, x1, y1 = truth["band_box"]
-            rows.append({"path": rel, "label": label, "class_name": CLASS_NAMES[label], "source": truth["source"],
-                         "dispersion": truth["dispersion"], "blue_first": int(truth["blue_first"]),
-                         "band_x0": x0, "band_y0": y0, "band_x1": x1, "band_y1": y1,
-                         "nm_first": f"{truth['nm_at_band_ends'][0]:.2f}", "nm_last": f"{truth['nm_at_band_ends'][1]:.2f}",
-                         "width": photo.shape[1], "height": photo.shape[0]})
+        if count:
+            (out_dir / f"{label}_{CLASS_NAMES[label]}").mkdir(exist_ok=True)
+    items = [(label, k) for label, count in enumerate(counts) for k in range(count)]
+    rows = _in_chunks(_photo_chunk, items, workers, str(out_dir), seed)
     tmp = labels_csv.with_suffix(".csv.tmp")
     with open(tmp, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=_CSV_COLUMNS)

@@ -83,12 +83,17 @@ def test_generate_strips_same_seed_same_bytes():
     # an item depends only on (seed, label, index): more LEDs leave the other classes alone
     d, _, _ = synthesis.generate_strips((3, 1, 1, 1, 1, 1, 1), seed=5)
     assert d[3:].tobytes() == a[2:].tobytes()
+    # two processes render the same bytes and truths, in the same order
+    e, le, te = synthesis.generate_strips(counts, seed=5, workers=2)
+    assert e.tobytes() == a.tobytes() and np.array_equal(le, la)
+    assert [t["source"] for t in te] == [t["source"] for t in ta]
+    assert all(np.array_equal(x["nm_per_column"], y["nm_per_column"]) for x, y in zip(te, ta))
 
 
 def test_photo_folder_same_seed_same_bytes(tmp_path):
     counts = (1, 1, 0, 0, 0, 0, 1)
     csv_a = synthesis.generate_photo_folder(tmp_path / "a", counts, seed=3)
-    csv_b = synthesis.generate_photo_folder(tmp_path / "b", counts, seed=3)
+    csv_b = synthesis.generate_photo_folder(tmp_path / "b", counts, seed=3, workers=2)  # same files from 2 processes
     files_a = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*.jpg"))
     files_b = sorted(p.relative_to(tmp_path / "b") for p in (tmp_path / "b").rglob("*.jpg"))
     assert files_a == files_b and len(files_a) == 3
@@ -134,6 +139,7 @@ def test_photo_folder_refuses_foreign_files_and_reuses_its_own(tmp_path):
         (lambda rng: synthesis.generate_strips((1, 2), 0), "one entry per class"),
         (lambda rng: synthesis.generate_strips((1, -2, 0, 0, 0, 0, 0), 0), "non-negative"),
         (lambda rng: synthesis.generate_strips((1, 1, 0, 0, 0, 0, 0), -3), "seed"),
+        (lambda rng: synthesis.generate_strips((1, 1, 0, 0, 0, 0, 0), 0, workers=0), "workers must be a positive int"),
         (lambda rng: synthesis.emission_lines("Xe"), "unknown element"),
         (lambda rng: synthesis.blackbody_spectrum(-5), "outside"),
     ],
@@ -166,11 +172,19 @@ def test_photo_band_box_contains_the_band(seed):
         row = int(np.argmax(light.sum(axis=1)))
         col = int(np.argmax(light.sum(axis=0)))
         assert y0 <= row < y1 and x0 <= col < x1
-    along = (x1 - x0) if truth["dispersion"] == "horizontal" else (y1 - y0)
-    across = (y1 - y0) if truth["dispersion"] == "horizontal" else (x1 - x0)
+    # the visible band lies inside the imaged window, which has the same rows and is at least as long
+    wx0, wy0, wx1, wy1 = truth["window_box"]
+    assert wx0 <= x0 < x1 <= wx1 and wy0 <= y0 < y1 <= wy1
+    horizontal = truth["dispersion"] == "horizontal"
+    assert ((wy0, wy1) == (y0, y1)) if horizontal else ((wx0, wx1) == (x0, x1))
+    along = (wx1 - wx0) if horizontal else (wy1 - wy0)
+    across = (wy1 - wy0) if horizontal else (wx1 - wx0)
     assert along > across
-    first, last = truth["nm_at_band_ends"]
-    assert (first < last) == truth["blue_first"]
+    for first, last in (truth["nm_at_band_ends"], truth["nm_at_window_ends"]):
+        assert (first < last) == truth["blue_first"]
+    # the visible ends lie inside the window's wavelengths
+    lo, hi = sorted(truth["nm_at_window_ends"])
+    assert all(lo <= nm <= hi for nm in truth["nm_at_band_ends"])
 
 
 def test_photos_are_reproducible_and_vary():
@@ -203,3 +217,23 @@ def test_mercury_lines_include_the_classic_four():
 
 def test_nnsic_counts():
     assert synthesis.NNSIC_PHOTO_COUNTS == (506, 598, 280, 119, 54, 81, 103)
+
+
+@pytest.mark.parametrize("label", [1, 3, 5])
+def test_band_box_holds_the_light_and_the_window_its_dark_ends(label):
+    """Along the band, the truth box is the visibly lit part: nearly all the band's light is inside
+    it; the imaged window beyond it (UV and IR ends a camera barely sees) is dark."""
+    for seed in range(3):
+        photo, truth = synthesis.render_photo(label, np.random.default_rng([77, label, seed]))
+        if truth["extras"]:
+            continue  # a zero-order spot or a second order adds light outside the band on purpose
+        x0, y0, x1, y1 = truth["window_box"]
+        bright = photo[y0:y1, x0:x1].max(axis=2).astype(float)
+        if truth["dispersion"] == "vertical":
+            bright = bright.T
+            b0, b1 = truth["band_box"][1] - y0, truth["band_box"][3] - y0
+        else:
+            b0, b1 = truth["band_box"][0] - x0, truth["band_box"][2] - x0
+        profile = np.clip(bright.mean(axis=0) - np.median(photo.max(axis=2)), 0, None)
+        assert profile[b0:b1].sum() >= 0.97 * profile.sum()
+        assert b1 - b0 <= profile.size
