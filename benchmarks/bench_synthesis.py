@@ -5,7 +5,7 @@ Run from the repo root: ``.venv/bin/python benchmarks/bench_synthesis.py [--repe
 Speed: strips/s of ``render_strip`` and ``generate_strips``, raw photos/s of ``render_photo`` (in
 memory) and of ``generate_photo_folder`` (rendering plus JPEG writing); medians over repeats, in
 one process and in two (the machine's two cores: ``workers=2``, or two forked processes that each
-render half the photos in memory).
+render half the items in memory).
 
 Profile fidelity (needs ``SPECTRAL_NB_REALDATA``): peaks of a synthetic 1-D profile (mercury/CFL,
 neon) and dips (the Sun's Fraunhofer lines) against the real reference profiles in
@@ -28,50 +28,47 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from spectral_nb import synthesis  # noqa: E402
 
 
-def _rate(fn, n_items: int, repeats: int) -> tuple[float, float, float]:
-    rates = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        rates.append(n_items / (time.perf_counter() - start))
-    return statistics.median(rates), min(rates), max(rates)
+def _once(fn, n_items: int) -> float:
+    start = time.perf_counter()
+    fn()
+    return n_items / (time.perf_counter() - start)
 
 
-def _photo_worker(labels, barrier, repeats: int) -> None:
+def _render_worker(render, labels, barrier, repeats: int) -> None:
     rng = np.random.default_rng(len(labels))
     for _ in range(repeats):
         barrier.wait()  # start together
         for label in labels:
-            synthesis.render_photo(label, rng)
+            render(label, rng)
         barrier.wait()  # done
 
 
-def _photos_two_processes(n_photos: int, repeats: int) -> tuple[float, float, float]:
-    """render_photo in two forked processes, each rendering half the photos in memory."""
+def _two_processes(render, n_items: int) -> float:
+    """``render`` (render_strip or render_photo) in two forked processes, each making half the items
+    in memory: the rendering rate of both cores, without the pool and pickling of ``workers=2``.
+    One warm-up round, then one timed round."""
     import multiprocessing
 
     context = multiprocessing.get_context("fork")
     barrier = context.Barrier(3)
-    labels = [i % 7 for i in range(n_photos)]
-    workers = [context.Process(target=_photo_worker, args=(part, barrier, repeats + 1))
-               for part in (labels[: n_photos // 2], labels[n_photos // 2:])]
+    labels = [i % 7 for i in range(n_items)]
+    workers = [context.Process(target=_render_worker, args=(render, part, barrier, 2))
+               for part in (labels[: n_items // 2], labels[n_items // 2:])]
     for worker in workers:
         worker.start()
-    rates = []
-    for r in range(repeats + 1):  # the first round warms the workers' caches
+    for _ in range(2):
         barrier.wait()
         start = time.perf_counter()
         barrier.wait()
-        if r:
-            rates.append(n_photos / (time.perf_counter() - start))
+    rate = n_items / (time.perf_counter() - start)
     for worker in workers:
         worker.join()
-    return statistics.median(rates), min(rates), max(rates)
+    return rate
 
 
 def speed_table(repeats: int, n_strips: int, n_photos: int) -> None:
     print(f"## Speed ({os.cpu_count()} cores; load average {os.getloadavg()[0]:.2f} at start; "
-          f"median of {repeats} runs, [min, max])")
+          f"median of {repeats} interleaved runs, [min, max])")
     print("| what | processes | items per run | items/s median | [min, max] |")
     print("|---|---|---|---|---|")
     rng = np.random.default_rng(0)
@@ -88,22 +85,29 @@ def speed_table(repeats: int, n_strips: int, n_photos: int) -> None:
             synthesis.render_photo(i % 7, rng)
 
     per_class = n_strips // 7
-    rows = [("render_strip", 1, strips, n_strips),
-            ("generate_strips", 1, lambda: synthesis.generate_strips((per_class,) * 7, seed=1), 7 * per_class),
-            ("generate_strips (workers=2)", 2, lambda: synthesis.generate_strips((per_class,) * 7, seed=1, workers=2), 7 * per_class),
-            ("render_photo (raw frame in memory)", 1, photos, n_photos)]
-    for name, processes, fn, n in rows:
-        median, lo, hi = _rate(fn, n, repeats)
-        print(f"| {name} | {processes} | {n} | {median:.0f} | [{lo:.0f}, {hi:.0f}] |")
-    median, lo, hi = _photos_two_processes(n_photos, repeats)
-    print(f"| render_photo (raw frame in memory) | 2 | {n_photos} | {median:.0f} | [{lo:.0f}, {hi:.0f}] |")
-    per_class = max(1, n_photos // 7)
-    with tempfile.TemporaryDirectory() as tmp:
-        counter = iter(range(1000))
-        for workers in (1, 2):
-            median, lo, hi = _rate(lambda: synthesis.generate_photo_folder(Path(tmp) / str(next(counter)), (per_class,) * 7, seed=2,
-                                                                           workers=workers), 7 * per_class, repeats)
-            print(f"| generate_photo_folder (render + JPEG + CSV) | {workers} | {7 * per_class} | {median:.0f} | [{lo:.0f}, {hi:.0f}] |")
+    photo_class = max(1, n_photos // 7)
+    tmp = tempfile.TemporaryDirectory()
+    counter = iter(range(10_000))
+    rows = [("render_strip", 1, lambda: _once(strips, n_strips), n_strips),
+            ("render_strip", 2, lambda: _two_processes(synthesis.render_strip, n_strips), n_strips),
+            ("generate_strips", 1, lambda: _once(lambda: synthesis.generate_strips((per_class,) * 7, seed=1), 7 * per_class), 7 * per_class),
+            ("generate_strips (workers=2)", 2,
+             lambda: _once(lambda: synthesis.generate_strips((per_class,) * 7, seed=1, workers=2), 7 * per_class), 7 * per_class),
+            ("render_photo (raw frame in memory)", 1, lambda: _once(photos, n_photos), n_photos),
+            ("render_photo (raw frame in memory)", 2, lambda: _two_processes(synthesis.render_photo, n_photos), n_photos)]
+    for workers in (1, 2):
+        rows.append(("generate_photo_folder (render + JPEG + CSV)", workers,
+                     lambda workers=workers: _once(lambda: synthesis.generate_photo_folder(
+                         Path(tmp.name) / str(next(counter)), (photo_class,) * 7, seed=2, workers=workers), 7 * photo_class),
+                     7 * photo_class))
+    # the machine's speed drifts over minutes: every repeat runs every row once, so drift hits all alike
+    rates = [[] for _ in rows]
+    for _ in range(repeats):
+        for i, (_, _, measure, _) in enumerate(rows):
+            rates[i].append(measure())
+    tmp.cleanup()
+    for (name, processes, _, n), r in zip(rows, rates):
+        print(f"| {name} | {processes} | {n} | {statistics.median(r):.0f} | [{min(r):.0f}, {max(r):.0f}] |")
 
 
 def _features(nm: np.ndarray, y: np.ndarray, n: int, dips: bool, rel_prominence: float) -> np.ndarray:

@@ -97,7 +97,7 @@ def test_synthetic_photos_with_ground_truth():
         _, report = pp.preprocess_photo(photo)
         ious.append(iou(report["box"], truth["band_box"]))
         orientation.append(report["dispersion"] == truth["dispersion"] and report["flipped"] != truth["blue_first"])
-    assert np.median(ious) > 0.75
+    assert np.median(ious) > 0.85  # against the visible band box; the benchmark measures it on 350 photos
     assert np.mean(orientation) >= 0.9
 
 
