@@ -36,7 +36,7 @@ import numpy as np
 from spectral_nb import CLASS_NAMES, NUM_CLASSES, STRIP_SHAPE
 
 #: Bumped whenever the algorithm changes, so that resumed batches do not reuse strips cut by an older one.
-ALGORITHM_VERSION = "2"
+ALGORITHM_VERSION = "3"
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 MANIFEST_COLUMNS = ("strip", "label", "photo", "dispersion", "flipped", "confidence")
 
@@ -307,10 +307,31 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(edges[::2], edges[1::2]))
 
 
+def _hue(colour: np.ndarray) -> np.ndarray:
+    """Hue proxy per column, (R - B) / (R + G + B): it grows from blue to red along a spectrum."""
+    return (colour[:, 0] - colour[:, 2]) / (colour.sum(axis=1) + 1e-6)
+
+
+def _colour_order(hue: np.ndarray, weight: np.ndarray, runs: list[tuple[int, int]]) -> tuple[float, float]:
+    """Brightness-weighted correlation of hue with position over ``runs`` (+: blue to red left to
+    right; near 0: no clear order, e.g. one colour), and their mean hue."""
+    cols = np.concatenate([np.arange(a, b) for a, b in runs])
+    w = np.clip(weight[cols], 0, None) + 1e-9
+    mean_hue = float((w * hue[cols]).sum() / w.sum())
+    x = cols - (w * cols).sum() / w.sum()
+    h = hue[cols] - mean_hue
+    return float((w * x * h).sum() / np.sqrt((w * x * x).sum() * (w * h * h).sum() + 1e-12)), mean_hue
+
+
 def _lit_extent(profile: np.ndarray, colour: np.ndarray, threshold: float) -> tuple[int, int, float]:
     """First and last (exclusive) column of the spectrum along a column profile; and a contrast 0-1.
 
-    A small, white, isolated blob at either end (a zero-order spot, a dim second order) is dropped.
+    Dropped at either end, when a dark gap separates them from the rest:
+
+    - a zero-order spot: a short white blob beyond the blue end;
+    - a second order: a long, dim, fainter copy of the spectrum beyond the red end, whose colours
+      start again from blue, against the order of the rest (a faint end of the spectrum itself
+      continues that order, and a short dim run is a faint line: both stay).
     """
     smooth = _smooth(profile, 1.0)
     base = np.percentile(smooth, 10)
@@ -318,15 +339,30 @@ def _lit_extent(profile: np.ndarray, colour: np.ndarray, threshold: float) -> tu
     runs = _runs(smooth > base + threshold * (peak - base))
     if not runs:
         return 0, len(profile), 0.0
+    hue, weight = _hue(colour), smooth - base
     while len(runs) > 1:
         span = runs[-1][1] - runs[0][0]
         changed = False
-        for end, neighbour in ((0, 1), (-1, -2)):
+        for end in (0, -1):
             start, stop = runs[end]
+            length = stop - start
             gap = runs[1][0] - runs[0][1] if end == 0 else runs[-1][0] - runs[-2][1]
+            others = runs[1:] if end == 0 else runs[:-1]
+            order, others_hue = _colour_order(hue, weight, others)
+            if others[-1][1] - others[0][0] < 0.3 * span:
+                order = 0.0  # the rest is a line or two: its colour fringes are no spectral order
+            toward = -1 if end == 0 else 1  # +1: the run lies to the right of the others
+            at_blue_end = abs(order) >= 0.3 and np.sign(order) == -toward
             rgb = colour[start:stop].mean(axis=0)
-            whiteness = rgb.min() / (rgb.max() + 1e-9)
-            if (stop - start) < 0.06 * span and gap > 0.1 * span and whiteness > 0.6:
+            white = rgb.min() / (rgb.max() + 1e-9) > 0.6
+            zero_order = white and ((length < 0.06 * span and gap > 0.1 * span)
+                                    or (at_blue_end and length < 0.15 * span and gap > 0.08 * span))
+            w = np.clip(weight[start:stop], 0, None) + 1e-9
+            run_hue = float((w * hue[start:stop]).sum() / w.sum())
+            second_order = (abs(order) >= 0.3 and not at_blue_end and length > 0.1 * span and gap > 0.04 * span
+                            and float(weight[start:stop].max()) < 0.4 * max(float(weight[a:b].max()) for a, b in others)
+                            and np.sign(run_hue - others_hue) == -np.sign(order) * toward)
+            if zero_order or second_order:
                 runs.pop(end)
                 changed = True
                 break

@@ -921,7 +921,7 @@ def render_photo(label: int, rng: np.random.Generator) -> tuple[np.ndarray, dict
 VISIBLE_LEVELS = 8  # grey levels (of 255) above the dark frame that make a column of the band visibly lit
 
 
-def _visible_columns(profile: np.ndarray, background: np.ndarray, proc: "_Processing") -> tuple[int, int]:
+def _visible_columns(profile: np.ndarray, background: np.ndarray, proc: _Processing) -> tuple[int, int]:
     """First and last (exclusive) column of a band's profile that a viewer sees lit: the noiseless
     developed centre row, brightest channel, at least ``VISIBLE_LEVELS`` above the developed dark frame.
     All columns when none is (a band too dim to see anywhere)."""

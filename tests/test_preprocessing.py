@@ -297,3 +297,21 @@ def test_panel_driven_headless(tmp_path):
     panel.apply_button.click()
     assert panel.state["result"].written == len(files)
     assert panel.progress.value == panel.progress.max == len(files)
+
+
+def test_second_order_and_zero_order_are_left_out_and_faint_ends_kept():
+    """Beyond the red end a dim copy of the spectrum (second order) and beyond the blue end a white
+    spot (zero order) are not part of the band; a faint stretch that continues the colour order is."""
+    photo = rainbow_photo(w=640, box=(140, 120, 400, 150))
+    band = photo[120:150, 140:400].astype(np.float32)
+    photo[120:150, 440:640] = np.maximum(8, np.repeat(band, 2, axis=1)[:, :200] * 0.25).astype(np.uint8)  # second order
+    photo[128:142, 60:72] = 250  # zero order
+    _, report = pp.preprocess_photo(photo)
+    x0, _, x1, _ = report["box"]
+    assert 125 <= x0 <= 145 and 395 <= x1 <= 415, report["box"]  # without both: 60 and 640
+    assert not report["flipped"]
+    # a dim violet stretch beyond a gap at the blue end continues the order: it stays in the crop
+    faint = rainbow_photo(w=640, box=(200, 120, 460, 150))
+    faint[120:150, 120:170] = (40, 8, 70)
+    _, report = pp.preprocess_photo(faint)
+    assert report["box"][0] < 140 and report["box"][2] >= 455
