@@ -506,8 +506,7 @@ def find_blue_side(strip: np.ndarray) -> tuple[bool, float]:
     ``(blue_left, confidence 0-1)``; the confidence is low for a single line or a grey band.
     """
     rgb = np.asarray(strip, dtype=np.float64).mean(axis=0)  # (columns, 3)
-    total = rgb.sum(axis=1) + 1e-6
-    hue = (rgb[:, 0] - rgb[:, 2]) / total
+    hue = _hue(rgb)
     saturation = 1 - rgb.min(axis=1) / (rgb.max(axis=1) + 1e-6)
     weights = np.clip(rgb.max(axis=1) - np.percentile(rgb.max(axis=1), 10), 0, None) * saturation
     if weights.sum() <= 1e-9:
