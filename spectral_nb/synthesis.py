@@ -59,7 +59,7 @@ NNSIC_PHOTO_COUNTS: tuple[int, ...] = (506, 598, 280, 119, 54, 81, 103)
 #: Kinds of light that belong to none of the seven classes (for :func:`render_out_of_class_strip`).
 OUT_OF_CLASS_KINDS: tuple[str, ...] = ("sodium", "laser")
 #: Version of the generator, stored beside a generated photo folder (a change regenerates it).
-GENERATOR_VERSION = "2"
+GENERATOR_VERSION = "3"
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 #: Wavelength grid (nm) on which smooth spectra are tabulated.
@@ -933,14 +933,21 @@ def _visible_columns(profile: np.ndarray, background: np.ndarray, proc: _Process
     return (int(lit[0]), int(lit[-1]) + 1) if lit.size else (0, profile.shape[0])
 
 
-def _paste_brighter(frame: np.ndarray, window: np.ndarray, y0: int, x0: int) -> None:
-    """Put ``window`` into ``frame`` at (y0, x0), keeping the brighter value, clipped to the frame."""
+def _paste_brighter(frame: np.ndarray, window: np.ndarray, y0: int, x0: int, light: np.ndarray,
+                    background: np.ndarray) -> None:
+    """Put ``window`` (developed ``light + background``) into ``frame`` at (y0, x0), keeping the
+    brighter value, clipped to the frame, only where ``light`` (linear, ``(h, w)`` or ``(h, w, 3)``)
+    lifts the developed dark frame by about a grey level or more: elsewhere the window is only dark
+    frame, and the brighter of two noisy dark frames would show as a lit rectangle."""
     h, w = frame.shape[:2]
     ya, xa = max(0, y0), max(0, x0)
     yb, xb = min(h, y0 + window.shape[0]), min(w, x0 + window.shape[1])
     if ya < yb and xa < xb:
+        # sqrt(b + s) - sqrt(b) >= 1/255 (the tone curve is about a square root)
+        step = (1 / 255) ** 2 + 2 * np.sqrt(float(np.max(background))) / 255
+        lit = (light if light.ndim == 2 else light.max(axis=-1))[ya - y0:yb - y0, xa - x0:xb - x0] >= step
         target = frame[ya:yb, xa:xb]
-        np.maximum(target, window[ya - y0:yb - y0, xa - x0:xb - x0], out=target)
+        target[lit] = np.maximum(target[lit], window[ya - y0:yb - y0, xa - x0:xb - x0][lit])
 
 
 def _render_photo_from(spectrum: Spectrum, rng: np.random.Generator, truth: dict) -> tuple[np.ndarray, dict]:
@@ -1001,7 +1008,7 @@ def _render_photo_from(spectrum: Spectrum, rng: np.random.Generator, truth: dict
             g = np.arange(-half, half + 1, dtype=np.float32)
             spot = rng.uniform(0.5, 3) * np.exp(-(g[:, None] ** 2 + g[None, :] ** 2) / (2 * r * r))
             window = _develop(spot[:, :, None] * np.ones(3, np.float32) + background, rng, proc)
-            _paste_brighter(frame, window, int(zy) - half, int(zx) - half)
+            _paste_brighter(frame, window, int(zy) - half, int(zx) - half, spot, background)
             extras.append("zero order")
     if rng.random() < 0.1:  # second order: a dim copy of the spectrum at twice the dispersion
         span = instrument.nm_end - instrument.nm_start
@@ -1010,8 +1017,9 @@ def _render_photo_from(spectrum: Spectrum, rng: np.random.Generator, truth: dict
             second = np.repeat(profile, 2, axis=0)[: w - start] * rng.uniform(0.03, 0.12)
             n2 = second.shape[0]
             edge = across[:, -1:]
-            window = _develop(edge[:, :, None] * second[None] + background, rng, proc)
-            _paste_brighter(frame, window, ry0, start)
+            light = edge[:, :, None] * second[None]
+            window = _develop(light + background, rng, proc)
+            _paste_brighter(frame, window, ry0, start, light, background)
             extras.append("second order")
 
     band_y0 = int(np.floor(max(0, centre_y.min() - height / 2 - soft)))
