@@ -9,7 +9,8 @@ The steps, each a pure function whose parameters a reader can override through
    colour changes along the dispersion axis and stays constant across it), not the aspect ratio.
 3. :func:`find_band`: the band's centre line (tilt and smile fitted per column block, so a tilted or
    curved band is followed), its height, and its extent along the dispersion axis.
-4. :func:`find_blue_side`: blue-left or red-left, from how the colour runs along the band.
+4. :func:`find_blue_side`: blue-left or red-left, from how the colour runs along the band (or, for a
+   band of one colour, from which end falls steeply).
 5. :func:`cut_strip`: straighten the band, cut it, flip it blue-left, resize to 15 x 480.
 
 :func:`preprocess_photo` chains them and returns ``(strip, report)``; :func:`preprocess_folder`
@@ -36,7 +37,7 @@ import numpy as np
 from spectral_nb import CLASS_NAMES, NUM_CLASSES, STRIP_SHAPE
 
 #: Bumped whenever the algorithm changes, so that resumed batches do not reuse strips cut by an older one.
-ALGORITHM_VERSION = "3"
+ALGORITHM_VERSION = "4"
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 MANIFEST_COLUMNS = ("strip", "label", "photo", "dispersion", "flipped", "confidence")
 
@@ -498,26 +499,56 @@ def _straighten(image: np.ndarray, band: Band, x0: int, x1: int) -> np.ndarray:
     return _sample_along_band(image, band, np.arange(-reach, reach + 1, dtype=np.float64), x0, x1)
 
 
+def _hue_angle(colour: np.ndarray) -> np.ndarray:
+    """Hue angle per column in degrees: red 0, yellow 60, green 120, cyan 180, blue 240, violet
+    about 270; it falls steadily from the violet to the red end of a spectrum (purples past 320
+    count as reds, -40 to 0)."""
+    r, g, b = colour[:, 0], colour[:, 1], colour[:, 2]
+    angle = np.degrees(np.arctan2(np.sqrt(3) * (g - b), 2 * r - g - b)) % 360
+    return np.where(angle > 320, angle - 360, angle)
+
+
+def _weighted_correlation(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> float:
+    mx, my = (w * x).sum() / w.sum(), (w * y).sum() / w.sum()
+    return float((w * (x - mx) * (y - my)).sum() / np.sqrt((w * (x - mx) ** 2).sum() * (w * (y - my) ** 2).sum() + 1e-12))
+
+
+#: below this colour-order confidence a red or violet band's shape decides (tuned on seed 2026)
+ONE_COLOUR_CONFIDENCE = 0.3
+
+
 def find_blue_side(strip: np.ndarray) -> tuple[bool, float]:
     """Does the blue end lie on the left of a band (any float or uint8 RGB array, columns = dispersion)?
 
-    The hue proxy (R - B) / (R + G + B) grows from blue to red; its brightness- and
-    saturation-weighted slope along the columns says which way the spectrum runs. Returns
-    ``(blue_left, confidence 0-1)``; the confidence is low for a single line or a grey band.
+    Colour first: the hue angle of each column's colour above the dark level (each channel's
+    dimmest column) falls from violet to red along a spectrum; its correlation with position,
+    each column weighted by its chroma squared (so the bright, coloured parts speak and a dim
+    glow or a washed-out overexposed core does not), says which way it runs.
+
+    A band of one colour (a deep-red or violet LED) has almost no hue gradient (|correlation| <
+    :data:`ONE_COLOUR_CONFIDENCE`); then its shape decides: the camera's sensitivity drops sharply
+    beyond the visible range (its UV and IR-cut filters), so a red band falls steeply at its red
+    end and a violet one at its blue end, while the other side trails off. Returns
+    ``(blue_left, confidence 0-1)``; the confidence is low for a one-colour band or a grey one.
     """
     rgb = np.asarray(strip, dtype=np.float64).mean(axis=0)  # (columns, 3)
-    hue = _hue(rgb)
-    saturation = 1 - rgb.min(axis=1) / (rgb.max(axis=1) + 1e-6)
-    weights = np.clip(rgb.max(axis=1) - np.percentile(rgb.max(axis=1), 10), 0, None) * saturation
+    colour = rgb - rgb.min(axis=0)
+    chroma = colour.max(axis=1) - colour.min(axis=1)
+    weights = chroma**2
     if weights.sum() <= 1e-9:
         return True, 0.0
-    x = np.linspace(-1, 1, len(hue))
-    mx = (weights * x).sum() / weights.sum()
-    mh = (weights * hue).sum() / weights.sum()
-    cov = (weights * (x - mx) * (hue - mh)).sum()
-    var_x = (weights * (x - mx) ** 2).sum()
-    var_h = (weights * (hue - mh) ** 2).sum()
-    correlation = cov / np.sqrt(var_x * var_h + 1e-12)
+    angle = _hue_angle(colour)
+    correlation = _weighted_correlation(np.linspace(-1, 1, len(angle)), -angle, weights)
+    if abs(correlation) < ONE_COLOUR_CONFIDENCE:
+        mean_angle = float((weights * angle).sum() / weights.sum())
+        if mean_angle < 60 or mean_angle > 200:  # red or blue-violet, not a mid-spectrum colour
+            bright = colour.max(axis=1)
+            half = np.flatnonzero(bright >= bright.max() / 2)
+            left_tail, right_tail = half[0], len(bright) - 1 - half[-1]
+            if left_tail != right_tail:
+                steep_left = left_tail < right_tail
+                lean = abs(left_tail - right_tail) / (left_tail + right_tail)
+                return bool(steep_left == (mean_angle > 200)), float(ONE_COLOUR_CONFIDENCE * lean)
     return bool(correlation >= 0), float(min(1.0, abs(correlation)))
 
 

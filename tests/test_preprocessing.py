@@ -315,3 +315,30 @@ def test_second_order_and_zero_order_are_left_out_and_faint_ends_kept():
     faint[120:150, 120:170] = (40, 8, 70)
     _, report = pp.preprocess_photo(faint)
     assert report["box"][0] < 140 and report["box"][2] >= 455
+
+
+def _strip_of(columns: np.ndarray) -> np.ndarray:
+    return np.repeat(np.clip(columns, 0, 255).astype(np.uint8)[None], 15, axis=0)
+
+
+def test_blue_side_of_one_colour_bands_and_a_purple_violet_end():
+    """A deep-red or violet LED has no colour order: the steep end (the camera's IR or UV cut) decides.
+    A violet end that a camera shows purple (its red channel sees violet) still counts as blue."""
+    x = np.linspace(0, 1, 480)[:, None]
+    # deep-red LED, blue on the left: a long tail toward blue, a steep fall at the red end
+    red = np.where(x < 0.75, np.exp(-((x - 0.75) / 0.25) ** 2), np.exp(-((x - 0.75) / 0.04) ** 2))
+    red_band = _strip_of(10 + red * np.array([235, 25, 5]))
+    # violet LED, blue on the left: a steep rise at the blue end, a long tail toward red
+    violet = np.where(x > 0.25, np.exp(-((x - 0.25) / 0.25) ** 2), np.exp(-((x - 0.25) / 0.04) ** 2))
+    violet_band = _strip_of(10 + violet * np.array([70, 15, 240]))
+    for band in (red_band, violet_band):
+        blue_left, confidence = pp.find_blue_side(band)
+        assert blue_left and 0 < confidence < pp.ONE_COLOUR_CONFIDENCE
+        assert not pp.find_blue_side(band[:, ::-1])[0]
+    # purple -> blue -> cyan -> green, brightest at the purple end (the (R - B) / (R + G + B) proxy
+    # of earlier versions rises again toward purple and got this one backwards)
+    t = np.linspace(0, 1, 480)
+    hues = np.stack([np.clip(0.5 - 2 * t, 0, None), np.clip(2 * t - 0.3, 0, 1), np.clip(1.3 - 1.2 * t, 0, 1)], 1)
+    band = _strip_of(8 + 240 * hues * np.exp(-4 * t)[:, None])
+    assert pp.find_blue_side(band)[0] and not pp.find_blue_side(band[:, ::-1])[0]
+    assert pp.find_blue_side(band)[1] > pp.ONE_COLOUR_CONFIDENCE
