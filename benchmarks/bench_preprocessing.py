@@ -94,7 +94,7 @@ def real_photos(montage: Path) -> None:
             print(f"   {path.name:<28} refused: {error}")
             continue
         print(f"   {path.name:<28}{'x'.join(map(str, rep['size'])):>9}  {rep['dispersion']:<11}"
-              f"{REAL_TRUTH.get(path.name, '(out of class)'):<11}{str(rep['flipped']):<8}{str(rep['box']):<22}"
+              f"{REAL_TRUTH.get(path.name, '(no class)'):<11}{str(rep['flipped']):<8}{str(rep['box']):<22}"
               f"{rep['confidence']:>6.2f}")
         strips.append(strip)
         names.append(path.name)
