@@ -6,6 +6,8 @@ Prints four tables:
    (median and 10th percentile) against the visible band (``truth["band_box"]``) and, for
    comparison, against the whole imaged window (``truth["window_box"]``, dark ends included),
    dispersion and blue-side accuracy, per class and overall.
+   Then the orientation alone (dispersion axis and blue side) on a larger sample, every miss listed
+   (``--orientation-photos`` per seed, seeds 2031 and 2032, also never used for tuning).
 2. The model's accuracy on strips cut by the pipeline against strips cut with the true box
    (``synthesis.strip_from_band_box``), same photos, when a trained model exists
    (``OutputModel/spectral_cnn.keras``, or ``--model``).
@@ -14,7 +16,7 @@ Prints four tables:
 4. Speed on 1280x720 photos held in memory: photos/s with one process and with two (the
    machine's cores; each process holds its half of the photos), median of ``--repeats`` runs.
 
-    python benchmarks/bench_preprocessing.py [--photos 350] [--repeats 3] [--quick]
+    python benchmarks/bench_preprocessing.py [--photos 350] [--orientation-photos 1400] [--repeats 3] [--quick]
 """
 from __future__ import annotations
 
@@ -63,6 +65,31 @@ def synthetic_quality(n: int, seed: int):
               f"{np.mean([r[2] for r in sel if not r[4]]):>12.1%}{np.mean([r[3] for r in sel if not r[4]]):>11.1%}"
               f"{sum(r[4] for r in sel):>9}{np.median([r[5] for r in sel if not r[4]]):>12.3f}")
     return np.array(pipeline_strips), np.array(truth_strips), np.array(labels)
+
+
+def orientation_sample(n: int, seeds: tuple[int, ...]) -> None:
+    photos, dispersion_right, blue_right, misses = 0, 0, 0, []
+    for seed in seeds:
+        for k in range(n):
+            photo, truth = synthesis.render_photo(k % NUM_CLASSES, np.random.default_rng([seed, k]))
+            try:
+                _, report = pp.preprocess_photo(photo)
+            except pp.PhotoError:
+                misses.append(f"seed {seed} photo {k} ({truth['source']}): refused")
+                continue
+            photos += 1
+            dispersion_ok = report["dispersion"] == truth["dispersion"]
+            blue_ok = report["flipped"] != truth["blue_first"]
+            dispersion_right += dispersion_ok
+            blue_right += blue_ok
+            if not (dispersion_ok and blue_ok):
+                what = "dispersion" if not dispersion_ok else "blue side"
+                misses.append(f"seed {seed} photo {k} ({truth['source']}): {what} wrong, "
+                              f"confidence {report['confidences']['dispersion' if not dispersion_ok else 'order']:.2f}")
+    print(f"\n   Orientation on {photos} more photos (seeds {', '.join(map(str, seeds))}): dispersion right "
+          f"{dispersion_right / photos:.2%}, blue side right {blue_right / photos:.2%}")
+    for miss in misses:
+        print(f"     {miss}")
 
 
 def model_cost(model_path: Path, pipeline_strips, truth_strips, labels) -> None:
@@ -160,6 +187,7 @@ def speed(repeats: int, n: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--photos", type=int, default=350)
+    parser.add_argument("--orientation-photos", type=int, default=1400, help="per seed, seeds 2031 and 2032")
     parser.add_argument("--speed-photos", type=int, default=80)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--seed", type=int, default=2028)  # tuning used seeds 2026 (dispersion, extent, blue side) and 2027 (blue side)
@@ -168,8 +196,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a smoke run: 28 photos, 1 repeat")
     args = parser.parse_args()
     if args.quick:
-        args.photos, args.speed_photos, args.repeats = 28, 10, 1
+        args.photos, args.speed_photos, args.repeats, args.orientation_photos = 28, 10, 1, 14
     strips = synthetic_quality(args.photos, args.seed)
+    orientation_sample(args.orientation_photos, (2031, 2032))
     model_cost(args.model, *strips)
     real_photos(args.montage)
     speed(args.repeats, args.speed_photos)
