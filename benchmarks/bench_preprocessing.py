@@ -190,7 +190,7 @@ def main() -> None:
     parser.add_argument("--orientation-photos", type=int, default=1400, help="per seed, seeds 2031 and 2032")
     parser.add_argument("--speed-photos", type=int, default=80)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--seed", type=int, default=2028)  # tuning used seeds 2026 (dispersion, extent, blue side) and 2027 (blue side)
+    parser.add_argument("--seed", type=int, default=2028)  # tuning used seeds 2026 (dispersion, extent, blue side), 2027, 2029, 2030 (blue side)
     parser.add_argument("--model", type=Path, default=Path(__file__).resolve().parents[1] / "OutputModel" / "spectral_cnn.keras")
     parser.add_argument("--montage", type=Path, default=Path(__file__).resolve().parents[1] / "OutputModel" / "bench" / "real_crops.png")
     parser.add_argument("--quick", action="store_true", help="a smoke run: 28 photos, 1 repeat")

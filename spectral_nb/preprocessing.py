@@ -529,10 +529,10 @@ def find_blue_side(strip: np.ndarray) -> tuple[bool, float]:
     glow or a washed-out overexposed core does not), says which way it runs.
 
     A band of one colour (a deep-red or violet LED) has almost no hue gradient (|correlation| <
-    :data:`ONE_COLOUR_CONFIDENCE`, or a hue spread under :data:`ONE_COLOUR_SPREAD` degrees, where a
-    few grey levels of noise could tip it); then its shape decides: the camera's sensitivity drops sharply
-    beyond the visible range (its UV and IR-cut filters), so a red band falls steeply at its red
-    end and a violet one at its blue end, while the other side trails off. Returns
+    :data:`ONE_COLOUR_CONFIDENCE`, or a hue spread under :data:`ONE_COLOUR_SPREAD` degrees, where
+    a few grey levels of noise could tip it); then its shape decides: the camera's sensitivity
+    drops sharply beyond the visible range (its UV and IR-cut filters), so a red band falls
+    steeply at its red end and a violet one at its blue end, while the other side trails off. Returns
     ``(blue_left, confidence 0-1)``; the confidence is low for a one-colour band or a grey one.
     """
     rgb = np.asarray(strip, dtype=np.float64).mean(axis=0)  # (columns, 3)

@@ -237,3 +237,20 @@ def test_band_box_holds_the_light_and_the_window_its_dark_ends(label):
         profile = np.clip(bright.mean(axis=0) - np.median(photo.max(axis=2)), 0, None)
         assert profile[b0:b1].sum() >= 0.97 * profile.sum()
         assert b1 - b0 <= profile.size
+
+
+def test_extras_are_pasted_only_where_their_light_shines():
+    """A zero-order spot or a second order lifts the frame only where its light reaches a grey
+    level: elsewhere its window is dark frame, and the brighter of two noisy dark frames would
+    show as a lit rectangle that a cropper takes for part of the band (generator version 2 did)."""
+    rng = np.random.default_rng(3)
+    frame = rng.integers(20, 30, (40, 60, 3), dtype=np.uint8)
+    before = frame.copy()
+    window = rng.integers(20, 30, (20, 30, 3), dtype=np.uint8)
+    window[5:10, 5:10] = 200
+    light = np.zeros((20, 30), np.float32)
+    light[5:10, 5:10] = 0.5
+    synthesis._paste_brighter(frame, window, 10, 20, light, np.full(3, 0.01, np.float32))
+    changed = np.any(frame != before, axis=2)
+    assert changed[15:20, 25:30].all() and changed.sum() == 25
+    assert (frame[15:20, 25:30] == 200).all()
