@@ -318,10 +318,13 @@ def _colour_order(hue: np.ndarray, weight: np.ndarray, runs: list[tuple[int, int
     right; near 0: no clear order, e.g. one colour), and their mean hue."""
     cols = np.concatenate([np.arange(a, b) for a, b in runs])
     w = np.clip(weight[cols], 0, None) + 1e-9
-    mean_hue = float((w * hue[cols]).sum() / w.sum())
-    x = cols - (w * cols).sum() / w.sum()
-    h = hue[cols] - mean_hue
-    return float((w * x * h).sum() / np.sqrt((w * x * x).sum() * (w * h * h).sum() + 1e-12)), mean_hue
+    return _weighted_correlation(cols, hue[cols], w), float((w * hue[cols]).sum() / w.sum())
+
+
+def _weighted_correlation(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> float:
+    """Pearson correlation of ``x`` and ``y`` with weights ``w`` (0 when either is constant)."""
+    mx, my = (w * x).sum() / w.sum(), (w * y).sum() / w.sum()
+    return float((w * (x - mx) * (y - my)).sum() / np.sqrt((w * (x - mx) ** 2).sum() * (w * (y - my) ** 2).sum() + 1e-12))
 
 
 def _lit_extent(profile: np.ndarray, colour: np.ndarray, threshold: float) -> tuple[int, int, float]:
@@ -506,11 +509,6 @@ def _hue_angle(colour: np.ndarray) -> np.ndarray:
     r, g, b = colour[:, 0], colour[:, 1], colour[:, 2]
     angle = np.degrees(np.arctan2(np.sqrt(3) * (g - b), 2 * r - g - b)) % 360
     return np.where(angle > 320, angle - 360, angle)
-
-
-def _weighted_correlation(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> float:
-    mx, my = (w * x).sum() / w.sum(), (w * y).sum() / w.sum()
-    return float((w * (x - mx) * (y - my)).sum() / np.sqrt((w * (x - mx) ** 2).sum() * (w * (y - my) ** 2).sum() + 1e-12))
 
 
 #: a band whose colour order is weaker than this (|correlation|) or whose hue spreads less than
