@@ -15,7 +15,8 @@ The steps, each a pure function whose parameters a reader can override through
 
 :func:`preprocess_photo` chains them and returns ``(strip, report)``; :func:`preprocess_folder`
 runs it over a labelled folder (skipping bad files with a reason, resumable, never touching the
-photos). :func:`crop_preview` draws what the widget panel of :func:`make_panel` shows.
+photos). :func:`crop_preview` draws what the widget panel of :func:`make_panel` shows;
+:func:`plot_blue_side` what the blue-side decision reads.
 
 nnSIC (2019) rotated portrait frames by their aspect ratio, fitted a Gaussian to the row profile and
 trimmed the ends with colour-slope rules; it left blue-left or red-left to chance. Here every
@@ -321,6 +322,14 @@ def _colour_order(hue: np.ndarray, weight: np.ndarray, runs: list[tuple[int, int
     return _weighted_correlation(cols, hue[cols], w), float((w * hue[cols]).sum() / w.sum())
 
 
+def _band_hue(strip: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per column of a strip: its colour above each channel's dimmest column, that colour's hue
+    angle, and its weight in :func:`find_blue_side` (chroma squared)."""
+    rgb = np.asarray(strip, dtype=np.float64).mean(axis=0)  # (columns, 3)
+    colour = rgb - rgb.min(axis=0)
+    return colour, _hue_angle(colour), (colour.max(axis=1) - colour.min(axis=1)) ** 2
+
+
 def _weighted_correlation(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> float:
     """Pearson correlation of ``x`` and ``y`` with weights ``w`` (0 when either is constant)."""
     mx, my = (w * x).sum() / w.sum(), (w * y).sum() / w.sum()
@@ -533,13 +542,9 @@ def find_blue_side(strip: np.ndarray) -> tuple[bool, float]:
     steeply at its red end and a violet one at its blue end, while the other side trails off. Returns
     ``(blue_left, confidence 0-1)``; the confidence is low for a one-colour band or a grey one.
     """
-    rgb = np.asarray(strip, dtype=np.float64).mean(axis=0)  # (columns, 3)
-    colour = rgb - rgb.min(axis=0)
-    chroma = colour.max(axis=1) - colour.min(axis=1)
-    weights = chroma**2
+    colour, angle, weights = _band_hue(strip)
     if weights.sum() <= 1e-9:
         return True, 0.0
-    angle = _hue_angle(colour)
     correlation = _weighted_correlation(np.linspace(-1, 1, len(angle)), -angle, weights)
     mean_angle = float((weights * angle).sum() / weights.sum())
     spread = float(np.sqrt((weights * (angle - mean_angle) ** 2).sum() / weights.sum()))
@@ -906,6 +911,33 @@ def plot_strip_montage(strips: Sequence[np.ndarray], titles: Sequence[str], fig=
         ax.set_yticks([])
         ax.set_ylabel(title, rotation=0, ha="right", va="center", fontsize=8)
     fig.subplots_adjust(left=0.3, hspace=0.15)
+    return fig
+
+
+def plot_blue_side(strip: np.ndarray, title: str = "", fig=None):
+    """What :func:`find_blue_side` reads from a strip as cut: the strip above, each column's hue
+    angle below (dot size: the column's weight; colour: its hue), and the decision in the title."""
+    import matplotlib.pyplot as plt
+
+    colour, angle, weights = _band_hue(strip)
+    blue_left, confidence = find_blue_side(strip)
+    if fig is None:
+        fig = plt.figure(figsize=(9, 3.6))
+    top, bottom = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [1, 3]})
+    top.imshow(strip, aspect="auto", extent=(0, strip.shape[1], 0, 1))
+    top.set_yticks([])
+    top.set_title(f"{title + ': ' if title else ''}blue on the {'left' if blue_left else 'right'} as cut "
+                  f"(confidence {confidence:.2f})", fontsize=9)
+    shown = weights > 1e-3 * max(float(weights.max()), 1e-9)
+    hue_colour = np.clip(colour / (colour.max(axis=1, keepdims=True) + 1e-9), 0, 1)
+    bottom.scatter(np.flatnonzero(shown) + 0.5, angle[shown], c=hue_colour[shown],
+                   s=2 + 40 * weights[shown] / max(float(weights.max()), 1e-9))
+    bottom.set_yticks([0, 60, 120, 180, 240, 270], ["red 0", "yellow 60", "green 120", "cyan 180", "blue 240", "violet 270"])
+    bottom.set_ylim(-45, 325)
+    bottom.set_xlim(0, strip.shape[1])
+    bottom.set_xlabel("column of the strip as cut")
+    bottom.set_ylabel("hue angle (degrees)")
+    fig.tight_layout()
     return fig
 
 

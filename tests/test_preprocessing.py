@@ -275,6 +275,19 @@ def test_crop_preview_draws_and_reports():
     assert strip is None and report is None
 
 
+def test_plot_blue_side_shows_the_hue_run_and_the_decision():
+    import matplotlib
+    matplotlib.use("Agg")
+    strip, _ = pp.preprocess_photo(rainbow_photo(red_left=True), pp.PreprocessParams(order="as_is"))
+    fig = pp.plot_blue_side(strip, "drawn band")
+    top, bottom = fig.axes
+    assert "blue on the right" in top.get_title() and top.get_title().startswith("drawn band")
+    hues = bottom.collections[0].get_offsets()
+    assert len(hues) > 300 and np.corrcoef(hues[:, 0], hues[:, 1])[0, 1] > 0.9  # hue angle rises toward blue, on the right
+    grey = pp.plot_blue_side(np.full(STRIP_SHAPE, 90, np.uint8))  # no colour at all: nothing to plot, no error
+    assert len(grey.axes[1].collections[0].get_offsets()) == 0 and "confidence 0.00" in grey.axes[0].get_title()
+
+
 def test_panel_driven_headless(tmp_path):
     import matplotlib
     matplotlib.use("Agg")
