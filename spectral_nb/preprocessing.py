@@ -38,7 +38,7 @@ import numpy as np
 from spectral_nb import CLASS_NAMES, NUM_CLASSES, STRIP_SHAPE
 
 #: Bumped whenever the algorithm changes, so that resumed batches do not reuse strips cut by an older one.
-ALGORITHM_VERSION = "5"
+ALGORITHM_VERSION = "6"
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 MANIFEST_COLUMNS = ("strip", "label", "photo", "dispersion", "flipped", "confidence")
 
@@ -342,9 +342,12 @@ def _lit_extent(profile: np.ndarray, colour: np.ndarray, threshold: float) -> tu
     Dropped at either end, when a dark gap separates them from the rest:
 
     - a zero-order spot: a short white blob beyond the blue end;
-    - a second order: a long, dim, fainter copy of the spectrum beyond the red end, whose colours
-      start again from blue, against the order of the rest (a faint end of the spectrum itself
-      continues that order, and a short dim run is a faint line: both stay).
+    - a second order: a dim, fainter copy of the spectrum beyond the red end, whose colours start
+      again from blue, against the order of the rest: a long run, a short one far out (beyond a
+      gap of a fifth of the span), or every run beyond the widest gap (the dark gaps between a
+      lamp's lines split its second order too) when the rest is at least 1.5 times as long. A
+      faint end of the spectrum itself continues the order, and a short dim run close by is a
+      faint line: both stay.
     """
     smooth = _smooth(profile, 1.0)
     base = np.percentile(smooth, 10)
@@ -353,35 +356,43 @@ def _lit_extent(profile: np.ndarray, colour: np.ndarray, threshold: float) -> tu
     if not runs:
         return 0, len(profile), 0.0
     hue, weight = _hue(colour), smooth - base
-    while len(runs) > 1:
-        span = runs[-1][1] - runs[0][0]
-        changed = False
-        for end in (0, -1):
-            start, stop = runs[end]
-            length = stop - start
-            gap = runs[1][0] - runs[0][1] if end == 0 else runs[-1][0] - runs[-2][1]
-            others = runs[1:] if end == 0 else runs[:-1]
-            order, others_hue = _colour_order(hue, weight, others)
-            if others[-1][1] - others[0][0] < 0.3 * span:
-                order = 0.0  # the rest is a line or two: its colour fringes are no spectral order
-            toward = -1 if end == 0 else 1  # +1: the run lies to the right of the others
-            at_blue_end = abs(order) >= 0.3 and np.sign(order) == -toward
-            rgb = colour[start:stop].mean(axis=0)
-            white = rgb.min() / (rgb.max() + 1e-9) > 0.6
-            zero_order = white and ((length < 0.06 * span and gap > 0.1 * span)
-                                    or (at_blue_end and length < 0.15 * span and gap > 0.08 * span))
-            w = np.clip(weight[start:stop], 0, None) + 1e-9
-            run_hue = float((w * hue[start:stop]).sum() / w.sum())
-            second_order = (abs(order) >= 0.3 and not at_blue_end and length > 0.1 * span and gap > 0.04 * span
-                            and float(weight[start:stop].max()) < 0.4 * max(float(weight[a:b].max()) for a, b in others)
-                            and np.sign(run_hue - others_hue) == -np.sign(order) * toward)
-            if zero_order or second_order:
-                runs.pop(end)
-                changed = True
-                break
-        if not changed:
-            break
+    while len(runs) > 1 and (cut := _outer_order(runs, hue, weight, colour)):
+        runs = runs[cut:] if cut > 0 else runs[:cut]
     return int(runs[0][0]), int(runs[-1][1]), float(np.clip((peak - base) / (peak + 1e-9), 0, 1))
+
+
+def _outer_order(runs: list[tuple[int, int]], hue: np.ndarray, weight: np.ndarray, colour: np.ndarray) -> int:
+    """How many runs to drop as a zero or second order (see :func:`_lit_extent`): ``n`` from the
+    left, ``-n`` from the right, 0 for none."""
+    span = runs[-1][1] - runs[0][0]
+    gaps = [b[0] - a[1] for a, b in zip(runs, runs[1:])]
+    widest = int(np.argmax(gaps)) + 1  # runs before the widest gap
+    for end in (0, -1):
+        group = widest if end == 0 else len(runs) - widest
+        for n in ([1, group] if group > 1 else [1]):
+            part, others = (runs[:n], runs[n:]) if end == 0 else (runs[-n:], runs[:-n])
+            start, stop = part[0][0], part[-1][1]
+            length, rest = stop - start, others[-1][1] - others[0][0]
+            gap = others[0][0] - stop if end == 0 else start - others[-1][1]
+            order, others_hue = _colour_order(hue, weight, others)
+            if rest < 0.3 * span:
+                order = 0.0  # the rest is a line or two: its colour fringes are no spectral order
+            toward = -1 if end == 0 else 1  # +1: the part lies to the right of the others
+            at_blue_end = abs(order) >= 0.3 and np.sign(order) == -toward
+            cols = np.concatenate([np.arange(a, b) for a, b in part])
+            rgb = colour[cols].mean(axis=0)
+            white = rgb.min() / (rgb.max() + 1e-9) > 0.6
+            zero_order = n == 1 and white and ((length < 0.06 * span and gap > 0.1 * span)
+                                               or (at_blue_end and length < 0.15 * span and gap > 0.08 * span))
+            w = np.clip(weight[cols], 0, None) + 1e-9
+            part_hue = float((w * hue[cols]).sum() / w.sum())
+            second_order = (abs(order) >= 0.3 and not at_blue_end and gap > 0.04 * span
+                            and (length > 0.1 * span or gap > 0.2 * span) and (n == 1 or rest >= 1.5 * length)
+                            and float(weight[cols].max()) < 0.4 * max(float(weight[a:b].max()) for a, b in others)
+                            and np.sign(part_hue - others_hue) == -np.sign(order) * toward)
+            if zero_order or second_order:
+                return n if end == 0 else -n
+    return 0
 
 
 def find_band(small: np.ndarray, params: PreprocessParams = PreprocessParams()) -> Band:

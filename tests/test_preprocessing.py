@@ -323,6 +323,12 @@ def test_second_order_and_zero_order_are_left_out_and_faint_ends_kept():
     x0, _, x1, _ = report["box"]
     assert 125 <= x0 <= 145 and 395 <= x1 <= 415, report["box"]  # without both: 60 and 640
     assert not report["flipped"]
+    # a lamp's second order is its lines again, split by dark gaps: every run beyond the widest gap goes
+    lines = rainbow_photo(w=800, box=(100, 120, 400, 150))
+    lines[120:150, 520:530] = (30, 30, 90)
+    lines[120:150, 600:606] = (40, 30, 110)
+    _, report = pp.preprocess_photo(lines)
+    assert 85 <= report["box"][0] <= 105 and 395 <= report["box"][2] <= 415, report["box"]  # without: 606
     # a dim violet stretch beyond a gap at the blue end continues the order: it stays in the crop
     faint = rainbow_photo(w=640, box=(200, 120, 460, 150))
     faint[120:150, 120:170] = (40, 8, 70)
