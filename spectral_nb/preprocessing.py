@@ -384,8 +384,7 @@ def _outer_order(runs: list[tuple[int, int]], hue: np.ndarray, weight: np.ndarra
             white = rgb.min() / (rgb.max() + 1e-9) > 0.6
             zero_order = n == 1 and white and ((length < 0.06 * span and gap > 0.1 * span)
                                                or (at_blue_end and length < 0.15 * span and gap > 0.08 * span))
-            w = np.clip(weight[cols], 0, None) + 1e-9
-            part_hue = float((w * hue[cols]).sum() / w.sum())
+            part_hue = _colour_order(hue, weight, part)[1]
             second_order = (abs(order) >= 0.3 and not at_blue_end and gap > 0.04 * span
                             and (length > 0.1 * span or gap > 0.2 * span) and (n == 1 or rest >= 1.5 * length)
                             and float(weight[cols].max()) < 0.4 * max(float(weight[a:b].max()) for a, b in others)
