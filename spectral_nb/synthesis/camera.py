@@ -1,0 +1,305 @@
+"""The instrument and the camera: where wavelengths land, how sharp lines are, and how a camera
+turns light into the uint8 pixels it saves (sensitivities, white balance, exposure, noise,
+colour matrix, highlight clipping, tone curve).
+
+One pipeline for every renderer: :func:`expose_profile` (spectrum -> exposed linear RGB along
+the band) and :func:`develop` (linear RGB -> saved uint8) are what both ``render_strip`` and
+``render_photo`` call, so a change to the camera changes strips and photos alike.
+"""
+from __future__ import annotations
+
+import csv
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from spectral_nb import STRIP_SHAPE
+from spectral_nb.synthesis.spectra import DATA_DIR, GRID_NM, Spectrum, _planck
+
+# Wavelengths (nm) on which camera sensitivities are tabulated.
+_RESPONSE_NM = np.arange(300.0, 901.0, 1.0)
+# Camera-independent optical limits: glass and coatings cut the UV (nm of the 50 % point).
+_UV_CUT_NM = (380.0, 410.0)
+
+
+@lru_cache(maxsize=None)
+def _cameras() -> tuple[dict, ...]:
+    """Measured camera sensitivity summaries (peak, half-max range per channel, red fall-off)."""
+    cams = []
+    with open(DATA_DIR / "camera_ssf_summary.csv", newline="") as f:
+        for row in csv.DictReader(line for line in f if not line.startswith("#")):
+            cam = {"name": row["camera"], "r50": float(row["R_50pct_nm"]), "r10": float(row["R_10pct_nm"])}
+            for ch in "RGB":
+                lo, hi = (float(v) for v in row[f"{ch}_halfmax"].split("-"))
+                cam[ch] = (float(row[f"{ch}_peak"]), lo, hi)
+            cams.append(cam)
+    return tuple(cams)
+
+
+
+# ----------------------------------------------------------------------------------- instrument
+@dataclass(frozen=True)
+class Camera:
+    """RGB sensitivities (relative, per unit power) and the camera's processing settings."""
+
+    name: str
+    peaks: tuple[float, float, float]
+    left_fwhm: tuple[float, float, float]
+    right_fwhm: tuple[float, float, float]
+    ir_cut_50: float
+    ir_cut_width: float
+    uv_cut_50: float
+    red_blue_lobe: float
+    gains: tuple[float, float, float]
+
+    def response(self, nm: np.ndarray) -> np.ndarray:
+        """Sensitivity ``(len(nm), 3)`` RGB at wavelengths ``nm`` (nm), never negative."""
+        nm = np.asarray(nm, float)
+        table = self._table()
+        # linear interpolation on a 1-nm table: exact enough (the curves are 30-100 nm wide) and fast
+        pos = np.minimum(np.maximum(nm - _RESPONSE_NM[0], 0), _RESPONSE_NM.size - 1.001)  # np.clip, without its overhead
+        i0 = pos.astype(np.int64)
+        f = (pos - i0)[:, None]
+        return table[i0] * (1 - f) + table[i0 + 1] * f
+
+    def _table(self) -> np.ndarray:
+        cached = self.__dict__.get("_cached_table")
+        if cached is None:
+            nm = _RESPONSE_NM[:, None].astype(np.float32)
+            peaks = np.array(self.peaks, np.float32)
+            fwhm = np.where(nm < peaks, np.array(self.left_fwhm, np.float32), np.array(self.right_fwhm, np.float32))
+            curves = np.exp(np.float32(-2.7726) * ((nm - peaks) / fwhm) ** 2)
+            curves[:, 0] += self.red_blue_lobe * np.exp(np.float32(-2.7726) * ((nm[:, 0] - 440) / 40) ** 2)
+            cut = 1 / (1 + np.exp(np.minimum((nm - self.ir_cut_50) / self.ir_cut_width, 60)))
+            cut = cut / (1 + np.exp(np.minimum((self.uv_cut_50 - nm) / 6, 60)))
+            cached = (curves * cut * np.array(self.gains, np.float32)).astype(float)
+            object.__setattr__(self, "_cached_table", cached)  # a cache of derived data, not state
+        return cached
+
+
+def sample_camera(rng: np.random.Generator) -> Camera:
+    """A camera randomised around one of the measured ones (peaks +-8 nm, widths, IR-cut edge)."""
+    cams = _cameras()
+    base = cams[int(rng.integers(len(cams)))]
+    peaks, left, right = [], [], []
+    for ch in "RGB":
+        peak, lo, hi = base[ch]
+        shift = rng.normal(0, 5)
+        peaks.append(peak + shift)
+        left.append(2 * (peak - lo) * rng.uniform(0.85, 1.2))
+        right.append(2 * (hi - peak) * rng.uniform(0.85, 1.2))
+    r50 = base["r50"] + rng.normal(0, 8)
+    width = max(2.0, (base["r10"] - base["r50"]) / np.log(9) * rng.uniform(0.8, 1.3))
+    # the red channel's own fall-off is the IR cut: let the red Gaussian extend past it
+    right[0] = max(right[0], 120.0)
+    return Camera(
+        name=base["name"],
+        peaks=tuple(peaks), left_fwhm=tuple(left), right_fwhm=tuple(right),
+        ir_cut_50=float(r50), ir_cut_width=float(width), uv_cut_50=float(rng.uniform(*_UV_CUT_NM)),
+        red_blue_lobe=float(rng.uniform(0, 0.07)),
+        gains=tuple(float(g) for g in np.exp(rng.normal(0, 0.1, 3))),
+    )
+
+
+@dataclass(frozen=True)
+class Instrument:
+    """Where wavelengths land (nm at each pixel along the band) and how sharp lines are."""
+
+    nm_start: float        # nm at the first pixel of the band
+    nm_end: float          # nm at the last pixel
+    curvature: float       # mild non-linearity of the dispersion (fraction of the span)
+    lsf_sigma_px: float    # Gaussian line-spread sigma (pixels)
+    wing_fraction: float   # share of the line in wide wings (scattered light in the optics)
+
+    def nm_at(self, px: np.ndarray, n_px: int) -> np.ndarray:
+        """Wavelength (nm) at pixel positions ``px`` along a band of ``n_px`` pixels."""
+        t = np.asarray(px, float) / (n_px - 1)
+        return self.nm_start + (self.nm_end - self.nm_start) * (t + self.curvature * t * (1 - t))
+
+
+def sample_instrument(rng: np.random.Generator, n_px: int = STRIP_SHAPE[1]) -> Instrument:
+    """A random spectroscope: the span seen over ``n_px`` pixels, dispersion, line-spread width."""
+    if rng.random() < 0.7:  # the usual framing: the visible rainbow across the strip
+        nm_start = rng.uniform(330, 430)
+        nm_end = nm_start + rng.uniform(max(260.0, 640 - nm_start), 460)
+    else:  # zoomed in on part of the spectrum, or zoomed out with infrared (dark) on one side
+        span = float(np.exp(rng.uniform(np.log(130), np.log(700))))
+        nm_start = rng.uniform(430, 650) - span / 2
+        nm_end = nm_start + span
+    # line spread: slit image plus camera blur plus resizing, in pixels of the band
+    sigma = float(np.exp(rng.uniform(np.log(0.7), np.log(4.0)))) * n_px / STRIP_SHAPE[1]
+    return Instrument(float(nm_start), float(nm_end), float(rng.uniform(-0.08, 0.08)), sigma,
+                      float(rng.uniform(0, 0.25)))
+
+
+# ----------------------------------------------------------------------------------- rendering
+def _lsf_kernel(sigma: float, wing_fraction: float) -> np.ndarray:
+    wing = 5 * sigma + 2
+    radius = int(min(np.ceil(3 * wing), 80))
+    x = np.arange(-radius, radius + 1, dtype=float)
+    core = np.exp(-0.5 * (x / sigma) ** 2)
+    wings = np.exp(-0.5 * (x / wing) ** 2)
+    k = (1 - wing_fraction) * core / core.sum() + wing_fraction * wings / wings.sum()
+    return k
+
+
+def render_profile(spectrum: Spectrum, instrument: Instrument, camera: Camera, n_px: int) -> tuple[np.ndarray, np.ndarray]:
+    """Linear camera signal along the band: ``(n_px, 3)`` float and the nm of each pixel ``(n_px,)``.
+
+    Smooth power per pixel is the spectrum times the pixel's width in nm; each line is deposited
+    at its sub-pixel position; the sum is blurred by the line-spread function; the camera's
+    sensitivity at each wavelength turns power into R, G, B.
+    """
+    kernel = _lsf_kernel(instrument.lsf_sigma_px, instrument.wing_fraction)
+    pad = kernel.size // 2
+    px = np.arange(-pad, n_px + pad, dtype=float)
+    nm = instrument.nm_at(px, n_px)
+    dnm = np.empty_like(nm)  # width of each pixel in nm (the last repeats its neighbour's)
+    np.subtract(nm[1:], nm[:-1], out=dnm[:-1])
+    dnm[-1] = dnm[-2]
+    np.abs(dnm, out=dnm)
+    resp = camera.response(nm)
+    signal = (np.interp(nm, GRID_NM, spectrum.smooth) * dnm)[:, None] * resp
+    if spectrum.lines_nm.size:
+        lo, hi = min(nm[0], nm[-1]), max(nm[0], nm[-1])
+        inside = (spectrum.lines_nm > lo) & (spectrum.lines_nm < hi)
+        if inside.any():
+            lnm = spectrum.lines_nm[inside]
+            pos = np.interp(lnm, nm, np.arange(nm.size, dtype=float)) if nm[-1] > nm[0] else \
+                np.interp(lnm, nm[::-1], np.arange(nm.size, dtype=float)[::-1])
+            weights = spectrum.lines_power[inside][:, None] * camera.response(lnm)
+            i0 = np.floor(pos).astype(int)
+            frac = (pos - i0)[:, None]
+            idx = np.concatenate([i0, np.minimum(i0 + 1, nm.size - 1)])
+            w = np.concatenate([weights * (1 - frac), weights * frac])
+            for c in range(3):
+                signal[:, c] += np.bincount(idx, weights=w[:, c], minlength=nm.size)
+    from scipy.ndimage import convolve1d
+
+    signal = convolve1d(signal, kernel, axis=0, mode="nearest")
+    return signal[pad:pad + n_px], nm[pad:pad + n_px]
+
+
+def _white_balance_gains(camera: Camera, rng: np.random.Generator, signal: np.ndarray) -> np.ndarray:
+    """Gains a camera applies: a preset (blackbody 2800-7500 K made grey), sometimes auto (grey world)."""
+    nm = _RESPONSE_NM[80:481:5]  # 380-780 nm
+    ref = (_planck(nm, rng.uniform(2800, 7500))[:, None] * camera._table()[80:481:5]).sum(axis=0)
+    gains = ref[1] / ref
+    if rng.random() < 0.4:  # auto white balance pulls the picture's average towards grey
+        mean = signal.reshape(-1, 3).mean(axis=0) * gains + 1e-9
+        gains = gains * (mean[1] / mean) ** rng.uniform(0.2, 0.7)
+    return np.minimum(np.maximum(gains * np.exp(rng.normal(0, 0.08, 3)), 0.2), 5)
+
+
+def _expose(signal: np.ndarray, rng: np.random.Generator) -> float:
+    """Exposure scale for a ``(n, 3)`` profile: bright peaks at 0.5-4x full scale, or an auto-exposed mean."""
+    brightest = signal.max(axis=1)
+    k = int(0.995 * (brightest.size - 1))
+    peak = float(np.partition(brightest, k)[k]) + 1e-12
+    if rng.random() < 0.55:
+        return float(np.exp(rng.uniform(np.log(0.5), np.log(4.0)))) / peak
+    mean = float(signal.mean()) + 1e-12
+    scale = float(np.exp(rng.uniform(np.log(0.04), np.log(0.3)))) / mean
+    return min(scale, 30.0 / peak)
+
+
+@lru_cache(maxsize=1)
+def _noise_bank() -> np.ndarray:
+    """2**21 standard normal float32 values from a fixed seed, read at random offsets.
+
+    Drawing fresh normals for every pixel costs more than all the physics of a strip; a random
+    window into a fixed bank is as good for a camera's noise and keeps items reproducible.
+    """
+    bank = np.random.default_rng(20191).standard_normal(2**21, dtype=np.float32)
+    bank.flags.writeable = False  # windows of it are handed out as views
+    return bank
+
+
+def _noise(shape: tuple[int, ...], rng: np.random.Generator) -> tuple[np.ndarray, bool]:
+    """Standard normal noise of ``shape`` (float32) as a read-only window of the bank (or fresh
+    draws for huge shapes), and whether to negate it (the caller does, in place: no copy)."""
+    bank = _noise_bank()
+    n = math.prod(shape)
+    if n > bank.size // 2:
+        return rng.standard_normal(shape, dtype=np.float32), False
+    start = int(rng.integers(0, bank.size - n))
+    return bank[start:start + n].reshape(shape), rng.random() >= 0.5
+
+
+_LUT_SIZE = 2048
+
+
+@lru_cache(maxsize=1)
+def _lut_positions() -> np.ndarray:
+    positions = np.linspace(0, 1, _LUT_SIZE, dtype=np.float32)
+    positions.flags.writeable = False
+    return positions
+
+
+def _median_step(nm: np.ndarray) -> float:
+    """Median nm step between neighbouring pixels (``np.median(np.diff(nm))``, without its overhead)."""
+    steps = np.diff(nm)
+    steps.sort()
+    middle = steps.size // 2
+    return float(steps[middle] if steps.size % 2 else (steps[middle - 1] + steps[middle]) / 2)
+
+
+@dataclass(frozen=True)
+class _Processing:
+    """How a camera develops linear RGB: noise, colour matrix, highlight roll-off, tone curve."""
+
+    read_noise: float
+    shot_noise: float
+    saturation_boost: float
+    highlight_to_white: float
+    lut: np.ndarray  # (_LUT_SIZE,) uint8: tone curve, indexed by sqrt(linear) in [0, 1]
+
+
+def _sample_processing(rng: np.random.Generator, noise_scale: float = 1.0) -> _Processing:
+    gamma = rng.uniform(1.7, 2.6)
+    contrast = rng.uniform(0, 0.4)
+    u = _lut_positions()  # the LUT is indexed by sqrt(linear): fine steps in the dark
+    y = u ** np.float32(2 / gamma)
+    y = y + np.float32(contrast) * y * (1 - y) * (2 * y - 1)  # S-curve: deeper shadows, brighter highlights
+    lut = np.minimum(np.maximum(np.rint(y * 255), 0), 255).astype(np.uint8)
+    return _Processing(float(rng.uniform(0.0005, 0.005) * noise_scale), float(rng.uniform(0.0002, 0.002) * noise_scale),
+                       float(rng.uniform(0.0, 0.5)), float(rng.uniform(0.3, 1.0)), lut)
+
+
+def _boost_saturation(profile: np.ndarray, boost: float) -> np.ndarray:
+    """Colour matrix of a camera (more saturated than the sensor: negative off-diagonal terms)."""
+    grey = profile.sum(axis=-1, keepdims=True) / 3
+    return np.maximum((1 + boost) * profile - boost * grey, 0)
+
+
+def _develop(linear: np.ndarray, rng: np.random.Generator, proc: _Processing) -> np.ndarray:
+    """Linear camera RGB ``(..., 3)`` (exposed, white balanced, colour matrix applied) -> uint8 as saved.
+
+    Adds shot and read noise, rolls highlights off to white (a clipped channel drags the others
+    up, so bright lines blow out to white as in real photos), applies the tone curve.
+    """
+    x = np.sqrt(proc.shot_noise * linear + np.float32(proc.read_noise**2))
+    noise, negate = _noise(linear.shape, rng)
+    x *= noise
+    if negate:
+        np.negative(x, out=x)
+    x += linear
+    if float(linear.max()) > 0.9:
+        brightest = np.maximum(np.maximum(x[..., 0], x[..., 1]), x[..., 2])
+        over = np.maximum(brightest - 1, 0)[..., None]
+        x += over * np.float32(proc.highlight_to_white)
+    np.maximum(x, 0, out=x)  # np.clip(x, 0, 1), without its overhead
+    np.minimum(x, 1, out=x)
+    np.sqrt(x, out=x)
+    x *= np.float32(_LUT_SIZE - 1)
+    return proc.lut.take(x.astype(np.intp))  # take() is faster than fancy indexing
+
+
+
+def _background(rng: np.random.Generator) -> np.ndarray:
+    """Dark level with a colour cast (linear RGB), as real dark frames through a spectroscope have."""
+    tint = np.array([rng.uniform(0.5, 1.2), rng.uniform(0.2, 1.0), rng.uniform(0.6, 1.5)])
+    return tint * rng.uniform(0, 0.012)
+
