@@ -1,14 +1,17 @@
 """Sim-to-real: train on synthetic strips only, test on real nnSIC strips.
 
-Run from the repo root: ``.venv/bin/python benchmarks/bench_sim_to_real.py [--per-class 500] [--seeds 0 1 2] [--model OutputModel/spectral_cnn.keras]``.
+Run from the repo root: ``.venv/bin/python benchmarks/bench_sim_to_real.py [--per-class 400] [--seeds 0 1 2]
+[--configs ...] [--model OutputModel/spectral_cnn.keras]``.
 
-The model is the book's compact model (``spectral_nb.model.build_model("compact")`` trained with
-``train_model`` as chapter 04 does), with and without the book's shift-and-stretch augmentation,
-over several seeds (medians reported). It trains on ``synthesis.generate_strips`` only and is
-chosen by a synthetic validation set only; ``--model`` also scores a saved model (the book's,
-trained on photos cut by chapter 02). The real strips
-(``$SPECTRAL_NB_REALDATA/nnsic_dev.tfrecords``, 88 strips) are used once, at the end, to report
-accuracy and the confusion matrix: they judge the generator, nothing else.
+Each configuration is a model kind (``spectral_nb.model.build_model``: ``"colour"``, the book's,
+or ``"compact"``, the grey-profile model it replaced) and a set of training augmentations
+(``records.augment_images``), trained with ``train_model`` as chapter 04 does, over several seeds
+(medians reported). It trains on ``synthesis.generate_strips`` only and is chosen by a synthetic
+validation set only; ``--model`` also scores a saved model (the book's, trained on photos cut by
+chapter 02). The real strips (``$SPECTRAL_NB_REALDATA/nnsic_dev.tfrecords``, 90 strips) are used
+once per run, at the end, to report accuracy, weighted precision, per-class recall and the
+confusion matrix: they judge the generator and the recipe, they train nothing. Results go to
+``benchmarks/results/sim_to_real.md``.
 """
 from __future__ import annotations
 
@@ -24,14 +27,32 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 from spectral_nb import CLASS_NAMES, NUM_CLASSES, records, synthesis  # noqa: E402
+from results_io import write_results  # noqa: E402
+
+GEOMETRIC = ("shift", "stretch")
+PHOTOMETRIC = records.PHOTOMETRIC_AUGMENTATIONS
+#: name -> (model kind, augmentations). "colour+all" is the book's recipe (chapter 04).
+CONFIGS = {
+    "compact+geometric": ("compact", GEOMETRIC),
+    "colour+geometric": ("colour", GEOMETRIC),
+    "colour+all": ("colour", GEOMETRIC + PHOTOMETRIC),
+}
 
 
-AUGMENTS = {"none": None, "shift+stretch (book)": ("shift", "stretch")}
+def weighted_precision(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Precision per predicted class, weighted by each class's share of the true labels."""
+    total = 0.0
+    for c in range(NUM_CLASSES):
+        called = y_pred == c
+        precision = float((y_true[called] == c).mean()) if called.any() else 0.0
+        total += precision * float((y_true == c).mean())
+    return total
 
 
-def train(x_train, y_train, x_val, y_val, epochs: int, seed: int, augment):
-    """The book's compact model trained as chapter 04 does (early stopping on validation loss)."""
+def train(x_train, y_train, x_val, y_val, epochs: int, seed: int, augment, kind: str = "colour", patience: int = 6):
+    """A model of ``kind`` trained as chapter 04 does (early stopping on validation loss)."""
     import keras
     import tensorflow as tf
 
@@ -41,20 +62,23 @@ def train(x_train, y_train, x_val, y_val, epochs: int, seed: int, augment):
     train_ds = tf.data.Dataset.from_tensor_slices((x_train, y_train)).shuffle(len(x_train), seed=seed).batch(64)
     if augment:
         train_ds = records.augment_batches(train_ds, augment, seed)
+    train_ds = train_ds.prefetch(2)
     val_ds = tf.data.Dataset.from_tensor_slices((x_val, y_val)).batch(256)
-    model = book_model.build_model("compact", seed=seed)
+    model = book_model.build_model(kind, seed=seed)
     with tempfile.TemporaryDirectory() as out_dir:
-        book_model.train_model(model, train_ds, val_ds, epochs, out_dir, patience=8, verbose=0, seed=seed)
+        book_model.train_model(model, train_ds, val_ds, epochs, out_dir, patience=patience, verbose=0, seed=seed)
     return model
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--per-class", type=int, default=500, help="synthetic training strips per class")
-    parser.add_argument("--epochs", type=int, default=40, help="at most; early stopping (patience 8) ends sooner")
+    parser.add_argument("--per-class", type=int, default=400, help="synthetic training strips per class")
+    parser.add_argument("--epochs", type=int, default=30, help="at most; early stopping (patience 6) ends sooner")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--configs", nargs="+", default=list(CONFIGS), choices=list(CONFIGS))
     parser.add_argument("--model", type=Path, default=None,
                         help="also evaluate a trained .keras file (e.g. OutputModel/spectral_cnn.keras)")
+    parser.add_argument("--name", default="sim_to_real", help="results file name under benchmarks/results/")
     args = parser.parse_args()
     realdata = os.environ.get("SPECTRAL_NB_REALDATA")
     real_path = Path(realdata) / "nnsic_dev.tfrecords" if realdata else None
@@ -62,41 +86,60 @@ def main() -> None:
         print("skipped: sim-to-real needs SPECTRAL_NB_REALDATA with nnsic_dev.tfrecords (the real data beside the project)")
         return
     x_real, y_real, _ = records.load_examples(real_path)  # used only to report, never to train or to choose
-    results = {name: [] for name in AUGMENTS}
-    confusions = {name: np.zeros((NUM_CLASSES, NUM_CLASSES), int) for name in AUGMENTS}
-    seconds = []
+    runs = {name: [] for name in args.configs}
     for seed in args.seeds:
-        x_train, y_train, _ = synthesis.generate_strips((args.per_class,) * NUM_CLASSES, seed=1000 + seed)
-        x_val, y_val, _ = synthesis.generate_strips((max(20, args.per_class // 5),) * NUM_CLASSES, seed=2000 + seed)
-        for name, augment in AUGMENTS.items():
+        x_train, y_train, _ = synthesis.generate_strips((args.per_class,) * NUM_CLASSES, seed=1000 + seed, workers=2)
+        x_val, y_val, _ = synthesis.generate_strips((max(20, args.per_class // 5),) * NUM_CLASSES, seed=2000 + seed,
+                                                    workers=2)
+        for name in args.configs:
+            kind, augment = CONFIGS[name]
             start = time.perf_counter()
-            model = train(x_train, y_train, x_val, y_val, args.epochs, seed, augment)
-            seconds.append(time.perf_counter() - start)
-            val_acc = float((model.predict(x_val, verbose=0).argmax(1) == y_val).mean())
-            pred = model.predict(x_real, verbose=0).argmax(1)
-            results[name].append((val_acc, float((pred == y_real).mean())))
-            np.add.at(confusions[name], (y_real, pred), 1)
-    print(f"## Sim-to-real: the compact model trained on {args.per_class * NUM_CLASSES} synthetic strips "
-          f"(synthesis.generate_strips), seeds {args.seeds}; tested on {len(y_real)} real nnSIC dev strips")
-    print(f"(training {np.median(seconds):.0f} s per run, median)\n")
-    print("| augmentation | synthetic validation acc. (median) | real dev acc. (median) | real dev acc. per seed | target |")
-    print("|---|---|---|---|---|")
-    for name, runs in results.items():
-        vals, reals = zip(*runs)
-        print(f"| {name} | {np.median(vals):.3f} | {np.median(reals):.3f} | {', '.join(f'{r:.3f}' for r in reals)} | 0.958 |")
+            model = train(x_train, y_train, x_val, y_val, args.epochs, seed, augment, kind)
+            seconds = time.perf_counter() - start
+            from spectral_nb.model import predict_proba
+
+            val_acc = float((predict_proba(model, x_val).argmax(1) == y_val).mean())
+            pred = predict_proba(model, x_real).argmax(1)
+            confusion = np.zeros((NUM_CLASSES, NUM_CLASSES), int)
+            np.add.at(confusion, (y_real, pred), 1)
+            runs[name].append({"seed": seed, "val_acc": val_acc, "real_acc": float((pred == y_real).mean()),
+                               "weighted_precision": weighted_precision(y_real, pred),
+                               "recall": [float((pred[y_real == c] == c).mean()) for c in range(NUM_CLASSES)],
+                               "confusion": confusion.tolist(), "seconds": seconds})
+            print(f"  {name} seed {seed}: real {runs[name][-1]['real_acc']:.3f} ({seconds:.0f} s)", flush=True)
+    out = [f"## Sim-to-real: trained on {args.per_class * NUM_CLASSES} synthetic strips "
+           f"(synthesis.generate_strips, generator version {synthesis.GENERATOR_VERSION}), seeds {args.seeds}; "
+           f"tested on {len(y_real)} real nnSIC dev strips\n",
+           "| configuration (model + augmentations) | synthetic validation acc. | real dev acc., median | per seed "
+           "| weighted precision, median | worst class recall (median over seeds) | training s, median | target |",
+           "|---|---|---|---|---|---|---|---|"]
+    for name, rs in runs.items():
+        recalls = np.median([r["recall"] for r in rs], axis=0)
+        out.append(f"| {name} ({CONFIGS[name][0]}; {', '.join(CONFIGS[name][1])}) | {np.median([r['val_acc'] for r in rs]):.3f} "
+                   f"| **{np.median([r['real_acc'] for r in rs]):.3f}** | {', '.join(format(r['real_acc'], '.3f') for r in rs)} "
+                   f"| {np.median([r['weighted_precision'] for r in rs]):.3f} "
+                   f"| {CLASS_NAMES[int(np.argmin(recalls))]} {recalls.min():.2f} "
+                   f"| {np.median([r['seconds'] for r in rs]):.0f} | 0.958, every recall >= 0.80 |")
+    for name, rs in runs.items():
+        confusion = np.sum([r["confusion"] for r in rs], axis=0)
+        recalls = np.median([r["recall"] for r in rs], axis=0)
+        out.append(f"\nConfusion matrix on the real strips, {name}, summed over the {len(rs)} seeds "
+                   "(rows: true class, columns: predicted); recall: median over seeds")
+        out.append("| true \\ predicted | " + " | ".join(CLASS_NAMES) + " | recall |")
+        out.append("|---|" + "---|" * (NUM_CLASSES + 1))
+        for t in range(NUM_CLASSES):
+            out.append(f"| {CLASS_NAMES[t]} | " + " | ".join(str(v) for v in confusion[t]) + f" | {recalls[t]:.2f} |")
+    data = {"runs": runs}
     if args.model is not None:
         import keras
 
         pred = keras.models.load_model(args.model).predict(x_real, verbose=0).argmax(1)
-        print(f"\n{args.model.name}: real dev accuracy {np.mean(pred == y_real):.3f} ({int((pred == y_real).sum())}/{len(y_real)})")
-    best = max(results, key=lambda name: np.median([r for _, r in results[name]]))
-    print(f"\nConfusion matrix on the real strips, '{best}', summed over the {len(args.seeds)} seeds "
-          "(rows: true class, columns: predicted)")
-    print("| true \\ predicted | " + " | ".join(CLASS_NAMES) + " | recall |")
-    print("|---|" + "---|" * (NUM_CLASSES + 1))
-    for t in range(NUM_CLASSES):
-        row = confusions[best][t]
-        print(f"| {CLASS_NAMES[t]} | " + " | ".join(str(v) for v in row) + f" | {row[t] / max(1, row.sum()):.2f} |")
+        out.append(f"\n{args.model.name}: real dev accuracy {np.mean(pred == y_real):.3f} "
+                   f"({int((pred == y_real).sum())}/{len(y_real)})")
+        data["saved_model"] = {"path": str(args.model), "real_acc": float(np.mean(pred == y_real))}
+    text = "\n".join(out)
+    print(text)
+    print(f"\nwritten: {write_results(args.name, vars(args), text, data)}")
 
 
 if __name__ == "__main__":

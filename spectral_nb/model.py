@@ -33,7 +33,7 @@ from keras import layers
 from spectral_nb import NUM_CLASSES, STRIP_SHAPE
 
 #: The architectures :func:`build_model` knows.
-MODEL_KINDS: tuple[str, ...] = ("compact", "m4")
+MODEL_KINDS: tuple[str, ...] = ("colour", "compact", "m4")
 
 #: Batch-norm momentum of both models (nnSIC's 0.9; Keras' 0.99 lags on short trainings).
 BN_MOMENTUM = 0.9
@@ -60,6 +60,20 @@ def _profile(strips: keras.KerasTensor) -> keras.KerasTensor:
     x = layers.GlobalAveragePooling1D(name="row_mean")(x)                       # (1440,)
     x = layers.Reshape((columns * channels, 1), name="interleaved_rgb")(x)
     return layers.AveragePooling1D(channels, name=PROFILE_LAYER)(x)             # (480, 1)
+
+
+def _colour_profile(strips: keras.KerasTensor) -> keras.KerasTensor:
+    """``uint8 (N, 15, 480, 3)`` -> ``float32 (N, 480, 3)``: the row mean of each column's R, G, B, in ``[0, 1]``.
+
+    The same row mean as :func:`_profile`, without averaging the channels: a line's colour tells
+    its wavelength on any spectroscope, whatever its window and dispersion (the grey profile
+    keeps only brightness). No weights.
+    """
+    rows, columns, channels = STRIP_SHAPE
+    x = layers.Reshape((rows, columns * channels), name="rows_by_values")(strips)
+    x = layers.Rescaling(1.0 / 255.0, dtype="float32", name="to_unit_range")(x)
+    x = layers.GlobalAveragePooling1D(name="row_mean")(x)                       # (1440,)
+    return layers.Reshape((columns, channels), name=PROFILE_LAYER)(x)           # (480, 3)
 
 
 def _conv_bn_relu(x, filters: int, kernel_size: int, seeds: Iterator[int], name: str,
@@ -106,7 +120,10 @@ def _compact_head(profile, seeds: Iterator[int], dropout: float, seed: int):
     - global average and max pooling: position-free features, since line positions move between
       spectroscopes (and the training pipeline flips strips left-right).
     """
-    x = layers.LayerNormalization(axis=1, center=False, scale=False, epsilon=1e-4, name="standardise")(profile)
+    # over the columns and (for a colour profile) the channels together: the ratios between R, G and
+    # B, i.e. the colours, survive
+    axes = [1] if profile.shape[-1] == 1 else [1, 2]
+    x = layers.LayerNormalization(axis=axes, center=False, scale=False, epsilon=1e-4, name="standardise")(profile)
     x = _conv_bn_relu(x, 16, 7, seeds, name="stem", strides=2)              # 240 x 16
     x = _conv_bn_relu(x, 24, 5, seeds, name="block1")
     x = layers.MaxPool1D(2, name="pool1")(x)                                # 120 x 24
@@ -132,14 +149,14 @@ def build_model(kind: str = "compact", seed: int = 0, dropout: float = 0.5) -> k
     Built-in layers only, so a saved file loads with plain ``keras.models.load_model``.
     """
     if kind not in MODEL_KINDS:
-        raise ValueError(f"kind must be 'compact' or 'm4', not {kind!r}")
+        raise ValueError(f"kind must be one of {', '.join(map(repr, MODEL_KINDS))}, not {kind!r}")
     if not 0.0 <= dropout < 1.0:
         raise ValueError(f"dropout is a rate in [0, 1), not {dropout!r}")
     # a fresh seed per initializer: one seed fixes every weight without touching the global
     # random state (a seeded initializer reused across layers would repeat its values)
     seeds = itertools.count(int(seed) * 1000 + 1)
     strips = keras.Input(STRIP_SHAPE, dtype="uint8", name="strips")
-    profile = _profile(strips)
+    profile = _colour_profile(strips) if kind == "colour" else _profile(strips)
     head = _m4_head if kind == "m4" else _compact_head
     features = head(profile, seeds, dropout, seed)
     probabilities = layers.Dense(NUM_CLASSES, activation="softmax",

@@ -44,7 +44,11 @@ FEATURE_KINDS: dict[str, str] = {
     "filename": "bytes_list",
 }
 #: Augmentations :func:`make_dataset` knows; only the last three change what a row-averaging model sees.
-AUGMENTATIONS: tuple[str, ...] = ("flip_ud", "flip_lr", "shift", "stretch")
+AUGMENTATIONS: tuple[str, ...] = ("flip_ud", "flip_lr", "shift", "stretch",
+                                  "gain", "gamma", "white_balance", "black_level", "noise", "blur")
+#: The photometric ones: what a camera's exposure, tone curve, white balance, black level, noise
+#: and focus do to a strip, for the spread the generator cannot pin down.
+PHOTOMETRIC_AUGMENTATIONS: tuple[str, ...] = ("gain", "gamma", "white_balance", "black_level", "noise", "blur")
 
 #: nnSIC's public dataset: lcrobert/nnSIC at this commit (branch master), folder InputData/.
 NNSIC_COMMIT = "d30aed3f82094ea9cc82e364bb61452165543fe5"
@@ -578,7 +582,10 @@ def augment_images(images, seed, augment=("flip_lr", "shift", "stretch"), max_sh
     profile); ``flip_lr`` reverses half of them along the wavelength axis (for photos taken
     either way round); ``shift`` moves each strip by up to ``max_shift_px`` columns and
     ``stretch`` scales it by up to ``max_stretch`` about the centre (another spectroscope's
-    wavelength range and dispersion), edges repeated, linear interpolation.
+    wavelength range and dispersion), edges repeated, linear interpolation. The photometric ones
+    (:data:`PHOTOMETRIC_AUGMENTATIONS`: ``gain``, ``gamma``, ``white_balance``, ``black_level``,
+    ``noise``, ``blur``) change each strip as another camera's exposure, tone curve, white balance,
+    black level, noise or focus would (see :func:`_photometric` for the ranges).
     """
     import tensorflow as tf
 
@@ -597,7 +604,7 @@ def augment_images(images, seed, augment=("flip_lr", "shift", "stretch"), max_sh
         rows = tf.range(height)[None, :]
         rows = tf.where(coin(1)[:, None], height - 1 - rows, rows)  # (B, 15)
         images = tf.gather(images, rows, axis=1, batch_dims=1)
-    geometric = [a for a in names if a != "flip_ud"]
+    geometric = [a for a in names if a in ("flip_lr", "shift", "stretch")]
     if geometric:
         source = tf.broadcast_to(tf.range(width, dtype=tf.float32)[None, :], [batch, width])
         if "flip_lr" in names:
@@ -618,7 +625,44 @@ def augment_images(images, seed, augment=("flip_lr", "shift", "stretch"), max_sh
             weight = (source - tf.cast(left, tf.float32))[:, :, None]
             a = tf.cast(tf.round(tf.cast(a, tf.float32) + (b - tf.cast(a, tf.float32)) * weight), tf.uint8)
         images = tf.transpose(tf.reshape(a, [batch, width, height, channels]), [0, 2, 1, 3])
+    photometric = [a for a in names if a in PHOTOMETRIC_AUGMENTATIONS]
+    if photometric:
+        images = _photometric(images, seed, photometric)
     return images
+
+
+def _photometric(images, seed, names):
+    """Per strip: gain (exposure x0.4-1.6), gamma (0.67-1.5), white balance (each channel x0.78-1.28),
+    black level (-0.08 to +0.06 of full scale), noise (sigma up to 3% of full scale), blur (half the
+    strips, a 5-tap binomial along the wavelength axis); clipped to 0-255 as a camera would."""
+    import tensorflow as tf
+
+    x = tf.cast(images, tf.float32) / 255.0
+    batch = tf.shape(x)[0]
+
+    def uniform(k: int, shape, low: float, high: float):
+        return tf.random.stateless_uniform(shape, seed + [k, 7], low, high)
+
+    if "gamma" in names:
+        x = tf.pow(x + 1e-6, tf.exp(uniform(11, [batch, 1, 1, 1], -0.4, 0.4)))
+    if "gain" in names:
+        x = x * tf.exp(uniform(12, [batch, 1, 1, 1], -0.9, 0.5))
+    if "white_balance" in names:
+        x = x * tf.exp(uniform(13, [batch, 1, 1, 3], -0.25, 0.25))
+    if "black_level" in names:
+        offset = uniform(14, [batch, 1, 1, 1], -0.08, 0.06)
+        x = (x + offset) / (1 + offset)
+    if "noise" in names:
+        x = x + tf.random.stateless_normal(tf.shape(x), seed + [15, 7]) * uniform(16, [batch, 1, 1, 1], 0.0, 0.03)
+    if "blur" in names:
+        height, width, channels = STRIP_SHAPE
+        kernel = tf.constant([1.0, 4.0, 6.0, 4.0, 1.0]) / 16.0
+        rows = tf.reshape(tf.transpose(x, [0, 1, 3, 2]), [-1, width, 1])
+        rows = tf.nn.conv1d(rows, kernel[:, None, None], 1, "SAME")
+        blurred = tf.transpose(tf.reshape(rows, [batch, height, channels, width]), [0, 1, 3, 2])
+        pick = tf.cast(uniform(17, [batch, 1, 1, 1], 0.0, 1.0) < 0.5, tf.float32)
+        x = pick * blurred + (1 - pick) * x
+    return tf.cast(tf.round(tf.clip_by_value(x, 0.0, 1.0) * 255.0), tf.uint8)
 
 
 def make_dataset(files, batch_size: int = 64, shuffle: bool = False, seed: int = 0, augment=None,

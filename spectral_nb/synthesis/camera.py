@@ -20,6 +20,9 @@ from spectral_nb.synthesis.spectra import DATA_DIR, GRID_NM, Spectrum, _planck
 
 # Wavelengths (nm) on which camera sensitivities are tabulated.
 _RESPONSE_NM = np.arange(300.0, 901.0, 1.0)
+# Share of cameras with a weak IR-cut filter (webcams and phone camera modules, which dominate
+# Spectral Workbench uploads): their red cut sits up to 30 nm further out and NIR leaks into G and B.
+WEAK_IR_CUT_SHARE = 0.6
 # Camera-independent optical limits: glass and coatings cut the UV (nm of the 50 % point).
 _UV_CUT_NM = (380.0, 410.0)
 
@@ -53,6 +56,12 @@ class Camera:
     uv_cut_50: float
     red_blue_lobe: float
     gains: tuple[float, float, float]
+    #: Near-infrared leak: the R, G and B dyes of a Bayer filter all transmit again beyond about
+    #: 650-700 nm, so a camera with a weak IR-cut filter (webcams, phone modules) sees deep red and
+    #: NIR light in every channel: Halpha and neon's red lines come out pink or white, not red.
+    #: Height of the leak relative to the red peak (0: none) and the nm where it reaches half.
+    nir_leak: float = 0.0
+    nir_leak_nm: float = 650.0
 
     def response(self, nm: np.ndarray) -> np.ndarray:
         """Sensitivity ``(len(nm), 3)`` RGB at wavelengths ``nm`` (nm), never negative."""
@@ -73,6 +82,9 @@ class Camera:
             curves = np.exp(np.float32(-2.7726) * ((nm - peaks) / fwhm) ** 2)
             curves[:, 0] += self.red_blue_lobe * np.exp(np.float32(-2.7726) * ((nm[:, 0] - 440) / 40) ** 2)
             cut = 1 / (1 + np.exp(np.minimum((nm - self.ir_cut_50) / self.ir_cut_width, 60)))
+            if self.nir_leak > 0:  # the same in all three channels (a little more in red), before the IR cut
+                ramp = np.float32(self.nir_leak) / (1 + np.exp(-(nm[:, 0] - np.float32(self.nir_leak_nm)) / 20))
+                curves += ramp[:, None] * np.array([1.2, 1.0, 1.0], np.float32)
             cut = cut / (1 + np.exp(np.minimum((self.uv_cut_50 - nm) / 6, 60)))
             cached = (curves * cut * np.array(self.gains, np.float32)).astype(float)
             object.__setattr__(self, "_cached_table", cached)  # a cache of derived data, not state
@@ -94,12 +106,18 @@ def sample_camera(rng: np.random.Generator) -> Camera:
     width = max(2.0, (base["r10"] - base["r50"]) / np.log(9) * rng.uniform(0.8, 1.3))
     # the red channel's own fall-off is the IR cut: let the red Gaussian extend past it
     right[0] = max(right[0], 120.0)
+    uv_cut, lobe = float(rng.uniform(*_UV_CUT_NM)), float(rng.uniform(0, 0.07))
+    gains = tuple(float(g) for g in np.exp(rng.normal(0, 0.1, 3)))
+    leak, leak_nm, name = 0.0, 650.0, base["name"]
+    if rng.random() < WEAK_IR_CUT_SHARE:  # a webcam or phone module: a weaker IR cut, and NIR in every channel
+        r50 += float(rng.uniform(0, 30))
+        leak, leak_nm = float(rng.uniform(0.05, 0.6)), float(rng.uniform(620, 680))
+        name = f"{name} (weak IR cut)"
     return Camera(
-        name=base["name"],
+        name=name,
         peaks=tuple(peaks), left_fwhm=tuple(left), right_fwhm=tuple(right),
-        ir_cut_50=float(r50), ir_cut_width=float(width), uv_cut_50=float(rng.uniform(*_UV_CUT_NM)),
-        red_blue_lobe=float(rng.uniform(0, 0.07)),
-        gains=tuple(float(g) for g in np.exp(rng.normal(0, 0.1, 3))),
+        ir_cut_50=float(r50), ir_cut_width=float(width), uv_cut_50=uv_cut,
+        red_blue_lobe=lobe, gains=gains, nir_leak=leak, nir_leak_nm=leak_nm,
     )
 
 
@@ -193,15 +211,29 @@ def _white_balance_gains(camera: Camera, rng: np.random.Generator, signal: np.nd
     return np.minimum(np.maximum(gains * np.exp(rng.normal(0, 0.08, 3)), 0.2), 5)
 
 
+#: Share of photos exposed by the camera's own auto-exposure, which meters the mean level of the
+#: picture (webcams and phones in their default mode); the rest are exposed by hand for the
+#: brightest part of the spectrum.
+AUTO_EXPOSURE_SHARE = 0.65
+
+
 def _expose(signal: np.ndarray, rng: np.random.Generator) -> float:
-    """Exposure scale for a ``(n, 3)`` profile: bright peaks at 0.5-4x full scale, or an auto-exposed mean."""
+    """Exposure scale for a ``(n, 3)`` linear profile.
+
+    Auto-exposure (:data:`AUTO_EXPOSURE_SHARE`): the mean level lands at 0.015-0.25 of full scale
+    (log-uniform), so a lamp of a few narrow lines saturates them while a smooth spectrum stays
+    below clipping, and a dim spread-out band spectrum (nitrogen) never reaches it; the gain is
+    capped at 30x the brightest part's full scale. By hand: the brightest part at 0.3-3x full
+    scale. The real strips' brightness (mean 30-125, 99th percentile 132-255 grey levels by class)
+    is what this spread has to cover.
+    """
     brightest = signal.max(axis=1)
     k = int(0.995 * (brightest.size - 1))
     peak = float(np.partition(brightest, k)[k]) + 1e-12
-    if rng.random() < 0.55:
-        return float(np.exp(rng.uniform(np.log(0.5), np.log(4.0)))) / peak
+    if rng.random() >= AUTO_EXPOSURE_SHARE:
+        return float(np.exp(rng.uniform(np.log(0.3), np.log(3.0)))) / peak
     mean = float(signal.mean()) + 1e-12
-    scale = float(np.exp(rng.uniform(np.log(0.04), np.log(0.3)))) / mean
+    scale = float(np.exp(rng.uniform(np.log(0.015), np.log(0.25)))) / mean
     return min(scale, 30.0 / peak)
 
 
@@ -264,8 +296,11 @@ def _sample_processing(rng: np.random.Generator, noise_scale: float = 1.0) -> _P
     y = u ** np.float32(2 / gamma)
     y = y + np.float32(contrast) * y * (1 - y) * (2 * y - 1)  # S-curve: deeper shadows, brighter highlights
     lut = np.minimum(np.maximum(np.rint(y * 255), 0), 255).astype(np.uint8)
+    # colour matrix: small-sensor cameras saturate hard (diagonal terms of their colour-correction
+    # matrices about 1.2-2.0, i.e. a boost of 0.3-1.5 here), and most clip each channel on its own:
+    # a bright line stays a pure colour, only some cameras roll highlights off towards white
     return _Processing(float(rng.uniform(0.0005, 0.005) * noise_scale), float(rng.uniform(0.0002, 0.002) * noise_scale),
-                       float(rng.uniform(0.0, 0.5)), float(rng.uniform(0.3, 1.0)), lut)
+                       float(rng.uniform(0.3, 1.5)), float(rng.uniform(0.0, 0.6)), lut)
 
 
 def _boost_saturation(profile: np.ndarray, boost: float) -> np.ndarray:
@@ -300,6 +335,31 @@ def _develop(linear: np.ndarray, rng: np.random.Generator, proc: _Processing) ->
 
 def _background(rng: np.random.Generator) -> np.ndarray:
     """Dark level with a colour cast (linear RGB), as real dark frames through a spectroscope have."""
+    # A camera subtracts its sensor's black level, so what is left is stray room light and glow
+    # inside the box: 0.0002-0.006 of full scale (linear), 4-20 grey levels after the tone curve,
+    # the spread of the real strips' dark floor (their 5th percentile is 8-23 grey levels by class).
     tint = np.array([rng.uniform(0.5, 1.2), rng.uniform(0.2, 1.0), rng.uniform(0.6, 1.5)])
-    return tint * rng.uniform(0, 0.012)
+    return tint * float(np.exp(rng.uniform(np.log(0.0002), np.log(0.006))))
+
+
+def expose_profile(spectrum: Spectrum, instrument: Instrument, camera: Camera, proc: _Processing, n_px: int,
+                   rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """The camera pipeline every renderer shares, up to the sensor: ``(float32 (n_px, 3), nm (n_px,))``.
+
+    Linear RGB along the band (full scale 1): :func:`render_profile` (light through the grating and
+    the camera's sensitivities), white balance, exposure (:func:`_expose`), light scattered inside
+    the spectroscope (a wide blur of the spectrum itself), the camera's colour matrix. What remains
+    (the band's shape across, the dark frame, noise, clipping, tone curve: :func:`_develop`) differs
+    between a strip and a photo only in geometry.
+    """
+    profile, nm = render_profile(spectrum, instrument, camera, n_px)
+    profile = profile * _white_balance_gains(camera, rng, profile)
+    profile = profile * _expose(profile, rng)
+    stray_k = rng.uniform(0, 0.08)
+    if stray_k > 0.01:
+        from scipy.ndimage import uniform_filter1d
+
+        size = max(3, int(rng.integers(60, 240) * n_px / STRIP_SHAPE[1]))
+        profile = profile + stray_k * uniform_filter1d(profile, size=size, axis=0, mode="nearest")
+    return _boost_saturation(profile, proc.saturation_boost).astype(np.float32), nm
 

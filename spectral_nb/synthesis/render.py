@@ -5,28 +5,32 @@ from __future__ import annotations
 import numpy as np
 
 from spectral_nb import STRIP_SHAPE
-from spectral_nb.synthesis.camera import (Instrument, _background, _boost_saturation, _develop, _expose,
-                                          _LUT_SIZE, _median_step, _Processing, _sample_processing,
-                                          _white_balance_gains, render_profile, sample_camera,
+from spectral_nb.synthesis.camera import (Instrument, _background, _develop, _LUT_SIZE, _median_step,
+                                          _Processing, _sample_processing, expose_profile, sample_camera,
                                           sample_instrument)
 from spectral_nb.synthesis.spectra import (OUT_OF_CLASS_KINDS, Spectrum, _check_label, _out_of_class_spectrum,
                                            sample_spectrum)
 
+#: Share of strips framed as a preprocessing crop frames a photo: from where the camera starts
+#: seeing light to where it stops (its UV and IR cuts), as nnSIC's trimming and chapter 02 do;
+#: the rest are zoomed in on part of the spectrum, or out with dark UV or IR at one end.
+CROPPED_TO_LIGHT_SHARE = 0.7
+
+
+def _strip_instrument(rng: np.random.Generator, n_px: int) -> Instrument:
+    base = sample_instrument(rng, n_px)
+    if rng.random() < CROPPED_TO_LIGHT_SHARE:
+        return Instrument(float(rng.uniform(360, 435)), float(rng.uniform(635, 760)), base.curvature,
+                          base.lsf_sigma_px, base.wing_fraction)
+    return base
+
+
 def _render_strip_from(spectrum: Spectrum, rng: np.random.Generator, truth: dict) -> tuple[np.ndarray, dict]:
     rows, cols, _ = STRIP_SHAPE
-    instrument = sample_instrument(rng, cols)
+    instrument = _strip_instrument(rng, cols)
     camera = sample_camera(rng)
     proc = _sample_processing(rng)
-    profile, nm = render_profile(spectrum, instrument, camera, cols)
-    profile = profile * _white_balance_gains(camera, rng, profile)
-    profile = profile * _expose(profile, rng)
-    # scattered light inside the spectroscope: a wide blur of the spectrum itself
-    stray_k = rng.uniform(0, 0.08)
-    if stray_k > 0.01:
-        from scipy.ndimage import uniform_filter1d
-
-        profile = profile + stray_k * uniform_filter1d(profile, size=int(rng.integers(60, 240)), axis=0, mode="nearest")
-    profile = _boost_saturation(profile, proc.saturation_boost).astype(np.float32)
+    profile, nm = expose_profile(spectrum, instrument, camera, proc, cols, rng)
     # across the band: how the preprocessing crop sits on it (full, or narrower than the strip)
     r = np.arange(rows, dtype=np.float32) - (rows - 1) / 2
     if rng.random() < 0.75:
@@ -156,10 +160,7 @@ def _render_photo_from(spectrum: Spectrum, rng: np.random.Generator, truth: dict
                             base.lsf_sigma_px, base.wing_fraction)
     camera = sample_camera(rng)
     proc = _sample_processing(rng, noise_scale=2.0)
-    profile, nm = render_profile(spectrum, instrument, camera, length)
-    profile = profile * _white_balance_gains(camera, rng, profile)
-    profile = profile * _expose(profile, rng)
-    profile = _boost_saturation(profile, proc.saturation_boost).astype(np.float32)
+    profile, nm = expose_profile(spectrum, instrument, camera, proc, length, rng)
     background = _background(rng).astype(np.float32)
 
     # the frame away from the band: a developed dark tile, repeated (cheap, and noise-like). The
@@ -202,7 +203,6 @@ def _render_photo_from(spectrum: Spectrum, rng: np.random.Generator, truth: dict
         start = x0 + int(length * instrument.nm_start / span)  # where 2 x nm_start falls in first order
         if start < w:
             second = np.repeat(profile, 2, axis=0)[: w - start] * rng.uniform(0.03, 0.12)
-            n2 = second.shape[0]
             edge = across[:, -1:]
             light = edge[:, :, None] * second[None]
             window = _develop(light + background, rng, proc)

@@ -342,7 +342,9 @@ def _continuum(rng: np.random.Generator) -> Spectrum:
 
 def _line_lamp(label: int, rng: np.random.Generator) -> Spectrum:
     nm = GRID_NM
-    glow = 0.002 * rng.uniform(0, 3) * _gauss(nm, rng.uniform(450, 650), 300)
+    # the tube's faint continuum (recombination, wall glow): weak beside its lines, 0.03-0.6 of the
+    # strongest line's power in all (real tube strips are dark between their lines)
+    glow = float(np.exp(rng.uniform(np.log(0.0001), np.log(0.002)))) * _gauss(nm, rng.uniform(450, 650), 300)
     if label == 3:
         lines_nm, power = _lines("Ne", rng, 0.35)
         power = power * np.exp(rng.normal(0, 0.3) * (lines_nm - 600) / 100)  # pressure/current tilt
@@ -357,7 +359,9 @@ def _line_lamp(label: int, rng: np.random.Generator) -> Spectrum:
         lines_nm, power = _lines("H", rng, 0.15)
         power[lines_nm < 600] *= np.exp(rng.normal(0, 0.35))  # Halpha : Hbeta varies with pressure and current
         # molecular H2: Fulcher lines and a many-line spectrum between the Balmer lines
-        h2 = float(np.exp(rng.uniform(np.log(0.03), np.log(0.6))))
+        # (weak in a spectrum tube: hundreds of faint lines, a dim glow between the Balmer lines;
+        # the real tubes' strips are lit over about a tenth of their length)
+        h2 = float(np.exp(rng.uniform(np.log(0.003), np.log(0.25))))
         fulcher = np.array(_H2_FULCHER_NM)
         many = np.sort(rng.uniform(440, 660, 120))
         lines_nm = np.r_[lines_nm, fulcher, many]
@@ -373,7 +377,9 @@ def _line_lamp(label: int, rng: np.random.Generator) -> Spectrum:
     heads = first_pos[:, 0] + rng.uniform(0, 2)
     seq = first_pos[:, 1]
     relp = np.select([seq == 5, seq == 4, seq == 3, seq == 2], [0.5, 1.0, 0.9, 0.5], 0.3)
-    relp = _jitter(relp, rng, 0.35) * rng.uniform(0.1, 0.9)
+    # first positive (orange-red) against second positive (violet): varies with pressure and current;
+    # real tubes seen through a camera are dominated by the violet bands
+    relp = _jitter(relp, rng, 0.35) * float(np.exp(rng.uniform(np.log(0.03), np.log(0.8))))
     band_heads = np.r_[second[:, 0], first_neg[:, 0], heads]
     band_power = _jitter(np.r_[rel2, reln, relp], rng, 0.2)
     keep = band_power > 0

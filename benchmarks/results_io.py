@@ -1,0 +1,36 @@
+"""Where a benchmark leaves its results: ``benchmarks/results/<name>.md`` (the printed tables) and
+``<name>.json`` (the numbers), each with the commit, the arguments and the date, so the README
+can quote a file instead of a memory. ``tests/test_environment.py`` checks that it does."""
+from __future__ import annotations
+
+import datetime
+import json
+import subprocess
+from pathlib import Path
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+
+
+def commit_id() -> str:
+    """The repository's HEAD commit (short), with ``+dirty`` when tracked files differ from it."""
+    root = Path(__file__).resolve().parents[1]
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True,
+                              check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown (not a git checkout)"
+    return head + ("+dirty" if dirty else "")
+
+
+def write_results(name: str, args: dict, tables: str, data: dict) -> Path:
+    """Write ``tables`` (markdown, as printed) and ``data`` (JSON-able) under :data:`RESULTS_DIR`; returns the .md path."""
+    RESULTS_DIR.mkdir(exist_ok=True)
+    stamp = {"benchmark": name, "commit": commit_id(), "date": datetime.date.today().isoformat(),
+             "arguments": {k: (str(v) if isinstance(v, Path) else v) for k, v in args.items()}}
+    md = RESULTS_DIR / f"{name}.md"
+    md.write_text(f"<!-- {json.dumps(stamp)} -->\n# {name}\n\ncommit {stamp['commit']}, {stamp['date']}, "
+                  f"arguments {json.dumps(stamp['arguments'])}\n\n{tables.rstrip()}\n")
+    (RESULTS_DIR / f"{name}.json").write_text(json.dumps({**stamp, "results": data}, indent=1) + "\n")
+    return md
