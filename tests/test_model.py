@@ -51,9 +51,14 @@ def m4():
     return M.build_model("m4", seed=0)
 
 
+@pytest.fixture(scope="module")
+def colour():
+    return M.build_model("colour", seed=0)
+
+
 @pytest.mark.parametrize("kind", M.MODEL_KINDS)
-def test_uint8_strips_in_probabilities_out(kind, compact, m4):
-    model = {"compact": compact, "m4": m4}[kind]
+def test_uint8_strips_in_probabilities_out(kind, compact, m4, colour):
+    model = {"compact": compact, "m4": m4, "colour": colour}[kind]
     assert model.input.dtype == "uint8" and tuple(model.input.shape[1:]) == STRIP_SHAPE
     probabilities = M.predict_proba(model, random_strips(5))
     assert probabilities.shape == (5, NUM_CLASSES) and probabilities.dtype == np.float32
@@ -62,7 +67,7 @@ def test_uint8_strips_in_probabilities_out(kind, compact, m4):
 
 
 def test_unknown_kind_is_refused():
-    with pytest.raises(ValueError, match="kind must be 'compact' or 'm4'"):
+    with pytest.raises(ValueError, match="kind must be one of 'colour', 'compact', 'm4'"):
         M.build_model("resnet")
 
 
@@ -94,7 +99,34 @@ def test_flops_by_hand_on_a_tiny_model():
     assert M.count_flops(tiny) == 2 * (8 * 3 * 2 * 4) + 2 * (32 * 5)  # 384 + 320
 
 
-@pytest.mark.parametrize("kind", M.MODEL_KINDS)
+def test_colour_model_adds_only_the_stem_weights_for_two_more_channels(colour, compact):
+    # same layers as compact; the stem Conv1D (kernel 7, 16 filters, no bias) sees 3 channels, not 1
+    assert colour.count_params() == compact.count_params() + 7 * (3 - 1) * 16 == 51_511
+    assert M.count_flops(colour) == M.count_flops(compact) + 2 * 7 * (3 - 1) * 16 * 240
+
+
+def test_colour_profile_is_the_row_mean_of_each_channel(colour):
+    profile_model = keras.Model(colour.input, colour.get_layer(M.PROFILE_LAYER).output)
+    strips = random_strips(3, seed=1)
+    got = profile_model.predict(strips, verbose=0)
+    assert got.shape == (3, STRIP_SHAPE[1], 3)
+    np.testing.assert_allclose(got, strips.astype(np.float64).mean(axis=1) / 255.0, atol=1e-6)
+    assert profile_model.weights == []
+
+
+def test_colour_model_sees_colour_but_hardly_exposure(colour):
+    grey = np.random.default_rng(2).integers(40, 120, (2, 15, 480, 1)).repeat(3, axis=3)
+    coloured = grey + np.array([-30, 0, 30])  # same per-pixel mean, other colours
+    base = M.predict_proba(colour, grey.astype(np.uint8))
+    colour_change = np.abs(M.predict_proba(colour, coloured.astype(np.uint8)) - base).max()
+    # twice the exposure (no clipping): the standardisation over columns and channels removes it,
+    # but for its epsilon (1e-4 against a variance of about 0.008 here: a 0.6% change of scale)
+    exposure_change = np.abs(M.predict_proba(colour, (2 * grey).astype(np.uint8)) - base).max()
+    assert colour_change > 0.05
+    assert exposure_change < colour_change / 3
+
+
+@pytest.mark.parametrize("kind", ["compact", "m4"])
 def test_profile_is_the_fixed_equal_weight_mean(kind, compact, m4):
     model = {"compact": compact, "m4": m4}[kind]
     profile_model = keras.Model(model.input, model.get_layer(M.PROFILE_LAYER).output)

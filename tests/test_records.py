@@ -461,6 +461,33 @@ def test_augmentations():
         records.augment_images(images, 1, "rotate")
 
 
+def test_photometric_augmentations_act_as_a_camera_would():
+    grey = np.full((16, 15, 480, 3), 100, np.uint8)
+    grey[:, :, 200:210] = 200  # a line, for the blur
+    same = lambda names, seed=4: np.array_equal(records.augment_images(grey, seed, names).numpy(),
+                                                records.augment_images(grey, seed, names).numpy())
+    for name in records.PHOTOMETRIC_AUGMENTATIONS:
+        out = records.augment_images(grey, 4, name).numpy()
+        assert out.dtype == np.uint8 and out.shape == grey.shape
+        assert same(name), name  # seeded
+        assert not np.array_equal(out, grey), name
+    gain = records.augment_images(grey, 4, "gain").numpy().astype(int)
+    means = gain.mean(axis=(1, 2, 3))
+    assert means.std() > 5  # each strip its own exposure, applied alike to every pixel of it
+    assert np.array_equal(gain[:, :, :, 0], gain[:, :, :, 2])  # a grey strip stays grey
+    wb = records.augment_images(grey, 4, "white_balance").numpy().astype(int)
+    assert (wb[:, 0, 0, 0] != wb[:, 0, 0, 2]).any()  # channels scaled apart: grey turns tinted
+    blur = records.augment_images(grey, 4, "blur").numpy().astype(int)
+    # the column beside the line: 100 if sharp; blurred, taps 4 and 1 of [1, 4, 6, 4, 1] / 16 reach
+    # the line at 200: 100 + 100 * 5 / 16 = 131.25 -> 131
+    edge = blur[:, 0, 199, 0]
+    assert set(np.unique(edge)) == {100, 131}
+    black = records.augment_images(np.zeros_like(grey), 4, "black_level").numpy()
+    assert black.max() > 0 and black.min() == 0  # a raised black level lifts the floor, a lowered one clips
+    combined = records.augment_images(grey, 4, ("shift", "gain", "noise")).numpy()
+    assert combined.shape == grey.shape and not np.array_equal(combined, grey)
+
+
 def test_make_dataset_with_augment_is_seeded(small_file):
     path, images, _, _ = small_file
     run = lambda: np.concatenate([b[0] for b in records.make_dataset(path, 4, augment=("flip_lr", "shift"), seed=3)])

@@ -254,3 +254,29 @@ def test_extras_are_pasted_only_where_their_light_shines():
     changed = np.any(frame != before, axis=2)
     assert changed[15:20, 25:30].all() and changed.sum() == 25
     assert (frame[15:20, 25:30] == 200).all()
+
+
+def test_weak_ir_cut_camera_sees_deep_red_in_every_channel():
+    import dataclasses
+
+    camera = synthesis.sample_camera(np.random.default_rng(5))
+    plain = dataclasses.replace(camera, nir_leak=0.0, ir_cut_50=700.0)
+    leaky = dataclasses.replace(camera, nir_leak=0.5, nir_leak_nm=650.0, ir_cut_50=700.0)
+    nm = np.array([450.0, 530.0, 656.3, 690.0])
+    p, q = plain.response(nm), leaky.response(nm)
+    # blue and green light: the leak (a logistic step at 650 nm, 20 nm wide) adds under 2% there
+    np.testing.assert_allclose(q[:2], p[:2], rtol=0.02, atol=0.5 * 0.02 * p.max())
+    # Halpha (656.3 nm): the leak adds 0.5 / (1 + exp(-6.3 / 20)) = 0.29 of the red peak to G and B
+    # against R of about 0.9, so G and B respond at a quarter or more of R (without the leak: under
+    # a tenth): a bright red line saturates R and comes out pink or white
+    assert (p[2:, 2] / p[2:, 0] < 0.1).all()
+    assert (q[2:, 2] / q[2:, 0] > 0.25).all() and (q[2:, 1] / q[2:, 0] > 0.25).all()
+
+
+def test_cameras_with_a_weak_ir_cut_are_drawn_as_often_as_declared():
+    from spectral_nb.synthesis import camera as camera_module
+
+    cameras = [synthesis.sample_camera(np.random.default_rng(k)) for k in range(400)]
+    share = np.mean([c.nir_leak > 0 for c in cameras])
+    assert abs(share - camera_module.WEAK_IR_CUT_SHARE) < 0.08  # binomial sd at n=400: 0.025
+    assert all(("weak IR cut" in c.name) == (c.nir_leak > 0) for c in cameras)
