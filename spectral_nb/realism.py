@@ -179,5 +179,61 @@ def real_vs_synthetic_auc(real_images, synthetic_images, folds: int = 5, seed: i
             "weights": dict(zip(names, (float(v) for v in mean_w)))}
 
 
+def plot_distributions(real: Mapping[str, np.ndarray], synthetic: Mapping[str, np.ndarray],
+                       statistics: Sequence[str] = STATISTICS[:5], fig=None):
+    """One panel per statistic: histograms of real (filled) and synthetic (outline) strips, all
+    classes together, each normalised to its own count; the KS distance in each title. Returns the figure."""
+    import matplotlib.pyplot as plt
+
+    fig = fig or plt.figure(figsize=(2.6 * len(statistics), 2.4))
+    axes = fig.subplots(1, len(statistics), squeeze=False)[0]
+    for ax, name in zip(axes, statistics):
+        r, s = np.asarray(real[name], float), np.asarray(synthetic[name], float)
+        high = 1.0 if name in ("lit", "white", "clip") else 255.0
+        bins = np.linspace(0, high, 26)
+        ax.hist(r, bins=bins, weights=np.full(r.size, 1 / max(r.size, 1)), color="tab:orange", alpha=0.6,
+                label=f"real ({r.size})")
+        ax.hist(s, bins=bins, weights=np.full(s.size, 1 / max(s.size, 1)), histtype="step", color="k", lw=1.2,
+                label=f"synthetic ({s.size})")
+        ax.set_title(f"{name}  (KS {ks_distance(r, s):.2f})", fontsize=9)
+        ax.set_yticks([])
+    axes[0].legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def plot_side_by_side(real_images, real_labels, synthetic_images, synthetic_labels, per_class: int = 3,
+                      seed: int = 0, fig=None):
+    """Per class, ``per_class`` real strips (left) beside as many synthetic ones (right), drawn at
+    random with ``seed``; rows stretched x2 so a 15-row strip is visible. Returns the figure."""
+    import matplotlib.pyplot as plt
+
+    rng = np.random.default_rng(seed)
+    rows, cols, _ = STRIP_SHAPE
+    gap = np.full((3, cols, 3), 255, np.uint8)
+
+    def column(images, labels, label):
+        idx = np.flatnonzero(np.asarray(labels) == label)
+        pick = rng.choice(idx, min(per_class, idx.size), replace=False) if idx.size else []
+        strips = [np.repeat(np.asarray(images)[i], 2, axis=0) for i in pick]
+        strips += [np.zeros((2 * rows, cols, 3), np.uint8)] * (per_class - len(strips))  # black: none there
+        return np.concatenate([x for s in strips for x in (s, gap)])
+
+    fig = fig or plt.figure(figsize=(12, 0.5 * NUM_CLASSES * per_class + 0.6))
+    axes = fig.subplots(NUM_CLASSES, 2, squeeze=False)
+    for label in range(NUM_CLASSES):
+        for k, (images, labels) in enumerate(((real_images, real_labels), (synthetic_images, synthetic_labels))):
+            ax = axes[label, k]
+            ax.imshow(column(images, labels, label), aspect="auto", interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if k == 0:
+                ax.set_ylabel(CLASS_NAMES[label], rotation=0, ha="right", va="center", fontsize=9)
+    axes[0, 0].set_title("real (nnSIC dev strips)", fontsize=9)
+    axes[0, 1].set_title("synthetic", fontsize=9)
+    fig.subplots_adjust(hspace=0.08, wspace=0.02)
+    return fig
+
+
 __all__ = ["STATISTICS", "strip_statistics", "ks_distance", "compare_statistics", "gap_table",
-           "discriminator_features", "real_vs_synthetic_auc", "roc_auc"]
+           "discriminator_features", "real_vs_synthetic_auc", "roc_auc", "plot_distributions", "plot_side_by_side"]

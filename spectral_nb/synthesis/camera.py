@@ -215,17 +215,22 @@ def _white_balance_gains(camera: Camera, rng: np.random.Generator, signal: np.nd
 #: picture (webcams and phones in their default mode); the rest are exposed by hand for the
 #: brightest part of the spectrum.
 AUTO_EXPOSURE_SHARE = 0.65
+#: The most an auto-exposure overexposes the brightest line (x full scale): beyond a few times,
+#: every channel clips and lines turn white, which the real strips' lines seldom do (their
+#: lines keep their colour: "white" is 0 in every class of ``bench_realism``).
+MAX_OVEREXPOSURE = 6.0
 
 
-def _expose(signal: np.ndarray, rng: np.random.Generator) -> float:
+def _expose(signal: np.ndarray, rng: np.random.Generator, faint: bool = False) -> float:
     """Exposure scale for a ``(n, 3)`` linear profile.
 
     Auto-exposure (:data:`AUTO_EXPOSURE_SHARE`): the mean level lands at 0.015-0.25 of full scale
     (log-uniform), so a lamp of a few narrow lines saturates them while a smooth spectrum stays
-    below clipping, and a dim spread-out band spectrum (nitrogen) never reaches it; the gain is
-    capped at 30x the brightest part's full scale. By hand: the brightest part at 0.3-3x full
-    scale. The real strips' brightness (mean 30-125, 99th percentile 132-255 grey levels by class)
-    is what this spread has to cover.
+    below clipping; for a ``faint`` source the camera runs out of exposure time and gain first, and
+    the mean lands at 0.004-0.06 (a tube's few lines still saturate, a band spectrum spread over
+    many bands, nitrogen's, stays dim). The gain is capped at :data:`MAX_OVEREXPOSURE` times the
+    brightest part's full scale. By hand: the brightest part at 0.3-3x full scale. The real strips'
+    brightness (mean 30-125, 99th percentile 132-255 grey levels by class) is what this has to cover.
     """
     brightest = signal.max(axis=1)
     k = int(0.995 * (brightest.size - 1))
@@ -233,8 +238,9 @@ def _expose(signal: np.ndarray, rng: np.random.Generator) -> float:
     if rng.random() >= AUTO_EXPOSURE_SHARE:
         return float(np.exp(rng.uniform(np.log(0.3), np.log(3.0)))) / peak
     mean = float(signal.mean()) + 1e-12
-    scale = float(np.exp(rng.uniform(np.log(0.015), np.log(0.25)))) / mean
-    return min(scale, 30.0 / peak)
+    low, high = (0.004, 0.06) if faint else (0.015, 0.25)
+    scale = float(np.exp(rng.uniform(np.log(low), np.log(high)))) / mean
+    return min(scale, MAX_OVEREXPOSURE / peak)
 
 
 @lru_cache(maxsize=1)
@@ -354,7 +360,7 @@ def expose_profile(spectrum: Spectrum, instrument: Instrument, camera: Camera, p
     """
     profile, nm = render_profile(spectrum, instrument, camera, n_px)
     profile = profile * _white_balance_gains(camera, rng, profile)
-    profile = profile * _expose(profile, rng)
+    profile = profile * _expose(profile, rng, spectrum.faint)
     stray_k = rng.uniform(0, 0.08)
     if stray_k > 0.01:
         from scipy.ndimage import uniform_filter1d

@@ -131,6 +131,9 @@ class Spectrum:
 
     ``smooth``: (len(GRID_NM),) relative power per nm; ``lines_nm``/``lines_power``: air nm and
     integrated power of each line (negative power = an absorption line of that equivalent power).
+    ``faint``: a source too dim for a camera's auto-exposure to reach its target level (a
+    spectrum tube of a few milliamps, a neon indicator): the camera runs out of exposure time and
+    gain, and the picture stays darker than it would for a CFL or the sky.
     """
 
     label: int
@@ -138,6 +141,7 @@ class Spectrum:
     smooth: np.ndarray
     lines_nm: np.ndarray
     lines_power: np.ndarray
+    faint: bool = False
 
     def sampled(self, nm: np.ndarray, fwhm_nm: float = 1.0) -> np.ndarray:
         """Power per nm at ``nm``, lines drawn as Gaussians of ``fwhm_nm`` (for plots)."""
@@ -348,13 +352,14 @@ def _line_lamp(label: int, rng: np.random.Generator) -> Spectrum:
     if label == 3:
         lines_nm, power = _lines("Ne", rng, 0.35)
         power = power * np.exp(rng.normal(0, 0.3) * (lines_nm - 600) / 100)  # pressure/current tilt
-        return Spectrum(3, str(rng.choice(["neon lamp", "neon indicator", "neon sign"])), glow, lines_nm, power)
+        source = str(rng.choice(["neon lamp", "neon indicator", "neon sign"]))
+        return Spectrum(3, source, glow, lines_nm, power, faint=source != "neon sign")
     if label == 4:
         lines_nm, power = _lines("He", rng, 0.35)
         if rng.random() < 0.3:  # discharge tubes age: traces of hydrogen
             h_nm, h_p = _lines("H", rng, 0.3)
             lines_nm, power = np.r_[lines_nm, h_nm], np.r_[power, h_p * rng.uniform(0.02, 0.15)]
-        return Spectrum(4, "helium tube", glow, lines_nm, power)
+        return Spectrum(4, "helium tube", glow, lines_nm, power, faint=True)
     if label == 5:
         lines_nm, power = _lines("H", rng, 0.15)
         power[lines_nm < 600] *= np.exp(rng.normal(0, 0.35))  # Halpha : Hbeta varies with pressure and current
@@ -368,7 +373,7 @@ def _line_lamp(label: int, rng: np.random.Generator) -> Spectrum:
         power = np.r_[power, h2 * 0.02 * _jitter(np.ones(fulcher.size), rng, 0.4),
                       h2 * 0.008 * _jitter(np.ones(many.size), rng, 0.6)]
         smooth = glow + h2 * 0.004 * _asym_gauss(nm, 420, 100, 250)  # a-b continuum tail in the blue
-        return Spectrum(5, "hydrogen tube", smooth, lines_nm, power)
+        return Spectrum(5, "hydrogen tube", smooth, lines_nm, power, faint=True)
     # nitrogen
     second, first_neg, first_pos = _n2_bands()
     mix = rng.random()
@@ -379,13 +384,14 @@ def _line_lamp(label: int, rng: np.random.Generator) -> Spectrum:
     relp = np.select([seq == 5, seq == 4, seq == 3, seq == 2], [0.5, 1.0, 0.9, 0.5], 0.3)
     # first positive (orange-red) against second positive (violet): varies with pressure and current;
     # real tubes seen through a camera are dominated by the violet bands
-    relp = _jitter(relp, rng, 0.35) * float(np.exp(rng.uniform(np.log(0.03), np.log(0.8))))
+    relp = _jitter(relp, rng, 0.35) * float(np.exp(rng.uniform(np.log(0.01), np.log(0.3))))
     band_heads = np.r_[second[:, 0], first_neg[:, 0], heads]
     band_power = _jitter(np.r_[rel2, reln, relp], rng, 0.2)
     keep = band_power > 0
     lines_nm, power = _band_lines(band_heads[keep], band_power[keep], rng)
     smooth = glow + 0.003 * rng.uniform(0, 1) * _gauss(nm, 600, 200)
-    return Spectrum(6, str(rng.choice(["nitrogen tube", "air discharge"], p=[0.8, 0.2])), smooth, lines_nm, power)
+    return Spectrum(6, str(rng.choice(["nitrogen tube", "air discharge"], p=[0.8, 0.2])), smooth, lines_nm, power,
+                    faint=True)
 
 
 def sample_spectrum(label: int, rng: np.random.Generator) -> Spectrum:
