@@ -58,3 +58,28 @@ def test_readme_gives_the_test_command_ci_runs():
     readme = (ROOT / "README.md").read_text()
     ci = (ROOT / ".ci" / "run").read_text()
     assert "make test" in readme and "make test" in ci
+
+
+def test_readme_quotes_the_benchmark_result_files():
+    """Every results file a benchmark wrote is named in the README, and its headline numbers appear there."""
+    import json
+
+    readme = (ROOT / "README.md").read_text()
+    results = sorted((ROOT / "benchmarks" / "results").glob("*.json"))
+    assert results, "benchmarks/results/ holds no results: run the benchmarks the README quotes"
+    for path in results:
+        data = json.loads(path.read_text())
+        assert f"benchmarks/results/{path.stem}.md" in readme, f"README does not cite {path.name}"
+        assert (ROOT / "benchmarks" / "results" / f"{path.stem}.md").is_file()
+        assert data["commit"] and data["date"] and "arguments" in data
+        res = data["results"]
+        if data["benchmark"].startswith("realism"):
+            for name, part in res.items():
+                if isinstance(part, dict) and "auc" in part:
+                    assert f"{part['auc']:.3f}" in readme, f"README lacks the AUC {part['auc']:.3f} of {path.name} ({name})"
+        if data["benchmark"].startswith("sim_to_real"):
+            import statistics
+
+            for name, runs in res["runs"].items():
+                median = statistics.median(r["real_acc"] for r in runs)
+                assert f"{median:.3f}" in readme, f"README lacks the median {median:.3f} of {name} in {path.name}"
