@@ -28,7 +28,7 @@ import numpy as np  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from spectral_nb import NUM_CLASSES, preprocessing, realism, records, synthesis  # noqa: E402
-from results_io import write_results  # noqa: E402
+from results_io import real_dev_strips, write_results  # noqa: E402
 
 
 def photo_crops(per_class: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -52,10 +52,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=77)
     parser.add_argument("--name", default="realism", help="results file name under benchmarks/results/")
     args = parser.parse_args()
-    realdata = os.environ.get("SPECTRAL_NB_REALDATA")
-    real_path = Path(realdata) / "nnsic_dev.tfrecords" if realdata else None
-    if real_path is None or not real_path.exists():
-        print("skipped: bench_realism needs SPECTRAL_NB_REALDATA with nnsic_dev.tfrecords (the real data beside the project)")
+    real_path = real_dev_strips("bench_realism")
+    if real_path is None:
         return
     x_real, y_real, _ = records.load_examples(real_path)
     real_stats = realism.strip_statistics(x_real)

@@ -29,7 +29,7 @@ import numpy as np  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from spectral_nb import CLASS_NAMES, NUM_CLASSES, records, synthesis  # noqa: E402
-from results_io import write_results  # noqa: E402
+from results_io import real_dev_strips, write_results  # noqa: E402
 
 GEOMETRIC = ("shift", "stretch")
 PHOTOMETRIC = records.PHOTOMETRIC_AUGMENTATIONS
@@ -83,10 +83,8 @@ def main() -> None:
                         help="also evaluate a trained .keras file (e.g. OutputModel/spectral_cnn.keras)")
     parser.add_argument("--name", default="sim_to_real", help="results file name under benchmarks/results/")
     args = parser.parse_args()
-    realdata = os.environ.get("SPECTRAL_NB_REALDATA")
-    real_path = Path(realdata) / "nnsic_dev.tfrecords" if realdata else None
-    if real_path is None or not real_path.exists():
-        print("skipped: sim-to-real needs SPECTRAL_NB_REALDATA with nnsic_dev.tfrecords (the real data beside the project)")
+    real_path = real_dev_strips("bench_sim_to_real")
+    if real_path is None:
         return
     x_real, y_real, _ = records.load_examples(real_path)  # used only to report, never to train or to choose
     runs = {name: [] for name in args.configs}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -34,3 +35,15 @@ def write_results(name: str, args: dict, tables: str, data: dict) -> Path:
                   f"arguments {json.dumps(stamp['arguments'])}\n\n{tables.rstrip()}\n")
     (RESULTS_DIR / f"{name}.json").write_text(json.dumps({**stamp, "results": data}, indent=1) + "\n")
     return md
+
+
+def real_dev_strips(benchmark: str) -> Path | None:
+    """``$SPECTRAL_NB_REALDATA/nnsic_dev.tfrecords`` when it exists; otherwise prints why ``benchmark``
+    skips and returns None (a fresh clone has no real data: the benchmark then measures nothing)."""
+    realdata = os.environ.get("SPECTRAL_NB_REALDATA")
+    path = Path(realdata) / "nnsic_dev.tfrecords" if realdata else None
+    if path is None or not path.is_file():
+        print(f"skipped: {benchmark} needs SPECTRAL_NB_REALDATA pointing at a folder with nnsic_dev.tfrecords "
+              "(the real data beside the project)")
+        return None
+    return path
