@@ -10,7 +10,9 @@ strip goes in as it is.
   ``(480, 1)`` in ``[0, 1]`` (pooling layers without weights, so the mean is exact and fixed).
 - ``"m4"``: nnSIC's M4 (five wide Conv1D layers and two large Dense layers, about 32 M
   parameters, about 1.7 GFLOP per strip), kept faithful for comparison.
-- ``"compact"``: the default: 51,287 parameters and 5.9 MFLOP per strip (1/290 of M4's).
+- ``"compact"``: 51,287 parameters and 5.9 MFLOP per strip (1/290 of M4's), on the grey profile.
+- ``"colour"``: the book's model (chapter 04): the compact network on the row-mean R, G, B profile
+  ``(480, 3)``, 51,511 parameters; a line's colour tells its wavelength on any spectroscope.
 
 The chapter's numbers (parameters, FLOPs, speed, accuracy) come from ``benchmarks/bench_model.py``.
 """
@@ -141,8 +143,8 @@ def _compact_head(profile, seeds: Iterator[int], dropout: float, seed: int):
 def build_model(kind: str = "compact", seed: int = 0, dropout: float = 0.5) -> keras.Model:
     """A new, uncompiled model: ``uint8 (N, 15, 480, 3)`` strips -> ``float32 (N, 7)`` probabilities.
 
-    ``kind``: ``"compact"`` (the default; 51,287 parameters) or ``"m4"`` (nnSIC's M4,
-    32,059,815 parameters). ``seed`` fixes the initial weights and the dropout masks. The output
+    ``kind``: ``"compact"`` (this function's default; 51,287 parameters), ``"colour"`` (the book's
+    model; 51,511) or ``"m4"`` (nnSIC's M4, 32,059,815 parameters). ``seed`` fixes the initial weights and the dropout masks. The output
     is a softmax; train with ``SparseCategoricalCrossentropy(from_logits=False)`` (see
     :func:`compile_model`). nnSIC's TF1 code fed its softmax output to a loss that expects logits,
     i.e. applied softmax twice, which flattens the gradients; that bug is not reproduced here.
