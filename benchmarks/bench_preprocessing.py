@@ -33,6 +33,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from spectral_nb import CLASS_NAMES, NUM_CLASSES, preprocessing as pp, synthesis  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from results_io import printed_tables, write_results  # noqa: E402
+
 # the seven real photos of known lamps, as the realdata README describes them
 REAL_TRUTH = {"calibration-example.png": "horizontal", "example-cfl-horizontal.jpg": "horizontal",
               "example-cfl-vertical.png": "vertical", "example-cfl.jpg": "vertical",
@@ -197,11 +200,17 @@ def main() -> None:
     args = parser.parse_args()
     if args.quick:
         args.photos, args.speed_photos, args.repeats, args.orientation_photos = 28, 10, 1, 14
-    strips = synthetic_quality(args.photos, args.seed)
-    orientation_sample(args.orientation_photos, (2031, 2032))
-    model_cost(args.model, *strips)
-    real_photos(args.montage)
-    speed(args.repeats, args.speed_photos)
+    with printed_tables() as tables:
+        print(f"## Preprocessing, generator version {synthesis.GENERATOR_VERSION}, preprocessing algorithm "
+              f"version {pp.ALGORITHM_VERSION}")
+        strips = synthetic_quality(args.photos, args.seed)
+        orientation_sample(args.orientation_photos, (2031, 2032))
+        model_cost(args.model, *strips)
+        real_photos(args.montage)
+        speed(args.repeats, args.speed_photos)
+    if not args.quick:
+        path = write_results("preprocessing", vars(args), "```\n" + tables.getvalue() + "```", {})
+        print(f"\nwritten: {path}")
 
 
 if __name__ == "__main__":

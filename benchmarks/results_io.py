@@ -3,10 +3,13 @@
 can quote a file instead of a memory. ``tests/test_environment.py`` checks that it does."""
 from __future__ import annotations
 
+import contextlib
 import datetime
+import io
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -47,3 +50,26 @@ def real_dev_strips(benchmark: str) -> Path | None:
               "(the real data beside the project)")
         return None
     return path
+
+
+class _Tee(io.TextIOBase):
+    def __init__(self, *streams):
+        self.streams = streams
+
+    def write(self, text: str) -> int:
+        for stream in self.streams:
+            stream.write(text)
+        return len(text)
+
+    def flush(self) -> None:
+        for stream in self.streams:
+            stream.flush()
+
+
+@contextlib.contextmanager
+def printed_tables():
+    """Everything printed inside the ``with`` goes to the terminal and into the yielded buffer, for
+    benchmarks whose tables are their prints (``write_results(name, args, buffer.getvalue(), {})``)."""
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(_Tee(sys.stdout, buffer)):
+        yield buffer
