@@ -43,7 +43,7 @@ FEATURE_KINDS: dict[str, str] = {
     "label": "int64_list",
     "filename": "bytes_list",
 }
-#: Augmentations :func:`make_dataset` knows; only the last three change what a row-averaging model sees.
+#: Augmentations :func:`make_dataset` knows; all but ``flip_ud`` change what a row-averaging model sees.
 AUGMENTATIONS: tuple[str, ...] = ("flip_ud", "flip_lr", "shift", "stretch",
                                   "gain", "gamma", "white_balance", "black_level", "noise", "blur")
 #: The photometric ones: what a camera's exposure, tone curve, white balance, black level, noise
