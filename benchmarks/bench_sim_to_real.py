@@ -28,7 +28,7 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from spectral_nb import CLASS_NAMES, NUM_CLASSES, records, synthesis  # noqa: E402
+from spectral_nb import CLASS_NAMES, NUM_CLASSES, analysis, records, synthesis  # noqa: E402
 from results_io import real_dev_strips, write_results  # noqa: E402
 
 GEOMETRIC = ("shift", "stretch")
@@ -40,16 +40,6 @@ CONFIGS = {
     "colour+all": ("colour", GEOMETRIC + PHOTOMETRIC, {}),
     "colour+all, wide shift/stretch": ("colour", GEOMETRIC + PHOTOMETRIC, {"max_shift_px": 48.0, "max_stretch": 0.2}),
 }
-
-
-def weighted_precision(y_true: np.ndarray, y_pred: np.ndarray) -> float:
-    """Precision per predicted class, weighted by each class's share of the true labels."""
-    total = 0.0
-    for c in range(NUM_CLASSES):
-        called = y_pred == c
-        precision = float((y_true[called] == c).mean()) if called.any() else 0.0
-        total += precision * float((y_true == c).mean())
-    return total
 
 
 def train(x_train, y_train, x_val, y_val, epochs: int, seed: int, augment, kind: str = "colour", patience: int = 6,
@@ -97,17 +87,14 @@ def main() -> None:
             start = time.perf_counter()
             model = train(x_train, y_train, x_val, y_val, args.epochs, seed, augment, kind, augment_options=options)
             seconds = time.perf_counter() - start
-            from spectral_nb.model import predict_proba
-
-            val_acc = float((predict_proba(model, x_val).argmax(1) == y_val).mean())
-            pred = predict_proba(model, x_real).argmax(1)
-            confusion = np.zeros((NUM_CLASSES, NUM_CLASSES), int)
-            np.add.at(confusion, (y_real, pred), 1)
-            runs[name].append({"seed": seed, "val_acc": val_acc, "real_acc": float((pred == y_real).mean()),
-                               "predictions": pred.tolist(),
-                               "weighted_precision": weighted_precision(y_real, pred),
-                               "recall": [float((pred[y_real == c] == c).mean()) for c in range(NUM_CLASSES)],
-                               "confusion": confusion.tolist(), "seconds": seconds})
+            val_acc = float((analysis.predict_proba(model, x_val).argmax(1) == y_val).mean())
+            pred = analysis.predict_proba(model, x_real).argmax(1)
+            confusion = analysis.confusion_matrix(y_real, pred)
+            metrics = analysis.class_metrics(confusion)
+            runs[name].append({"seed": seed, "val_acc": val_acc, "real_acc": metrics.accuracy,
+                               "predictions": pred.tolist(), "weighted_precision": metrics.weighted_precision,
+                               "recall": metrics.recall.tolist(), "confusion": confusion.tolist(),
+                               "seconds": seconds})
             print(f"  {name} seed {seed}: real {runs[name][-1]['real_acc']:.3f} ({seconds:.0f} s)", flush=True)
     out = [f"## Sim-to-real: trained on {args.per_class * NUM_CLASSES} synthetic strips "
            f"(synthesis.generate_strips, generator version {synthesis.GENERATOR_VERSION}), seeds {args.seeds}; "

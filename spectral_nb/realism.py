@@ -38,12 +38,13 @@ def strip_statistics(images) -> dict[str, np.ndarray]:
     """The :data:`STATISTICS` of each strip of ``uint8 (N, 15, 480, 3)``: name -> ``float (N,)``."""
     images = _check(images)
     n = len(images)
-    bright = images.max(axis=-1).reshape(n, -1).astype(np.float32)            # (N, 7200)
-    columns = images.max(axis=-1).mean(axis=1).astype(np.float32)            # (N, 480)
-    peak = columns.max(axis=1, keepdims=True)
-    lit_cols = columns > 0.25 * np.maximum(peak, 1)
-    chroma = (images.max(axis=-1).astype(np.int16) - images.min(axis=-1)).astype(np.float32)  # (N, 15, 480)
-    lit_px = (images.max(axis=-1) > 0.25 * np.maximum(peak, 1)[:, :, None].transpose(0, 2, 1))
+    brightest = images.max(axis=-1)                                           # (N, 15, 480) uint8
+    bright = brightest.reshape(n, -1).astype(np.float32)                     # (N, 7200)
+    columns = brightest.mean(axis=1).astype(np.float32)                      # (N, 480)
+    peak = np.maximum(columns.max(axis=1), 1)                                # (N,)
+    lit_cols = columns > 0.25 * peak[:, None]
+    chroma = (brightest.astype(np.int16) - images.min(axis=-1)).astype(np.float32)  # (N, 15, 480)
+    lit_px = brightest > 0.25 * peak[:, None, None]
     chroma_lit = np.array([np.median(c[m]) if m.any() else 0.0 for c, m in zip(chroma, lit_px)], np.float32)
     white = (images.min(axis=-1) >= 250)
     white_lit = np.array([w[m].mean() if m.any() else 0.0 for w, m in zip(white, lit_px)], np.float32)
@@ -54,7 +55,7 @@ def strip_statistics(images) -> dict[str, np.ndarray]:
         "lit": lit_cols.mean(axis=1).astype(np.float32),
         "chroma": chroma_lit,
         "white": white_lit,
-        "clip": (images.max(axis=-1) >= 250).reshape(n, -1).mean(axis=1).astype(np.float32),
+        "clip": (bright >= 250).mean(axis=1).astype(np.float32),
     }
 
 

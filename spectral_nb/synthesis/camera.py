@@ -3,7 +3,7 @@ turns light into the uint8 pixels it saves (sensitivities, white balance, exposu
 colour matrix, highlight clipping, tone curve).
 
 One pipeline for every renderer: :func:`expose_profile` (spectrum -> exposed linear RGB along
-the band) and :func:`develop` (linear RGB -> saved uint8) are what both ``render_strip`` and
+the band) and :func:`_develop` (linear RGB -> saved uint8) are what both ``render_strip`` and
 ``render_photo`` call, so a change to the camera changes strips and photos alike.
 """
 from __future__ import annotations
@@ -39,7 +39,6 @@ def _cameras() -> tuple[dict, ...]:
                 cam[ch] = (float(row[f"{ch}_peak"]), lo, hi)
             cams.append(cam)
     return tuple(cams)
-
 
 
 # ----------------------------------------------------------------------------------- instrument
