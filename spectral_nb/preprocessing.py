@@ -969,8 +969,24 @@ class Panel:
     state: dict
 
 
-def _params_from_controls(controls: dict, base: PreprocessParams) -> PreprocessParams:
-    values = {name: control.value for name, control in controls.items()}
+def _snapped(value, step: float | None, current):
+    """A control's value as a parameter: a float snapped to the control's ``step`` (the browser
+    reports its own rounding back, e.g. 0.20000000000000004 for 0.2), ``current`` kept when the
+    control only echoes it. Anything that is not a float passes through."""
+    if not isinstance(value, float) or step is None:
+        return value
+    if isinstance(current, float) and abs(value - current) <= 1e-9 * max(1.0, abs(current)):
+        return current
+    decimals = max(0, len(f"{step:.10f}".rstrip("0").split(".")[1]))
+    return round(round(value / step) * step, decimals)
+
+
+def _params_from_controls(controls: dict, base: PreprocessParams, current: PreprocessParams | None = None) -> PreprocessParams:
+    """The parameters the controls show: floats snapped to each slider's step, so that showing a
+    panel, or moving a slider and moving it back, leaves ``current`` (and its fingerprint) unchanged."""
+    current = current or base
+    values = {name: _snapped(control.value, getattr(control, "step", None), getattr(current, name))
+              for name, control in controls.items()}
     return replace(base, **values)
 
 
@@ -1021,7 +1037,7 @@ def make_panel(photos: Sequence[str | Path], params: PreprocessParams | None = N
 
     def refresh(_change=None):
         try:
-            state["params"] = _params_from_controls(controls, base)
+            state["params"] = _params_from_controls(controls, base, state["params"])
         except ValueError as error:
             message.value = f"<b>bad parameters</b>: {error}"
             return

@@ -312,6 +312,27 @@ def test_panel_driven_headless(tmp_path):
     assert panel.progress.value == panel.progress.max == len(files)
 
 
+def test_panel_parameters_round_trip_the_browsers_floats(tmp_path):
+    """A browser's slider reports 0.2 back as 0.20000000000000004: showing the panel or moving a
+    slider and back must leave the parameters (and their fingerprint) exactly as they were."""
+    import matplotlib
+    matplotlib.use("Agg")
+    photos = tmp_path / "photos"
+    make_folder(photos, bad=False)
+    panel = pp.make_panel(sorted(photos.rglob("*.jpg"))[:1])
+    before = panel.state["params"]
+    assert before == pp.PreprocessParams()
+    panel.controls["band_threshold"].value = 0.20000000000000004  # what the front end echoes for 0.2
+    panel.controls["extent_threshold"].value = 0.04000000000000001
+    assert panel.state["params"] == before and pp.params_digest(panel.state["params"]) == pp.params_digest(before)
+    panel.controls["band_threshold"].value = 0.35000000000000003  # a move: snapped to the 0.01 step
+    assert panel.state["params"].band_threshold == 0.35
+    panel.controls["band_threshold"].value = 0.2
+    assert panel.state["params"] == before
+    # the snapping itself, without widgets
+    assert pp._snapped(0.30000000000000004, 0.05, 0.2) == 0.3 and pp._snapped("auto", None, "auto") == "auto"
+
+
 def test_second_order_and_zero_order_are_left_out_and_faint_ends_kept():
     """Beyond the red end a dim copy of the spectrum (second order) and beyond the blue end a white
     spot (zero order) are not part of the band; a faint stretch that continues the colour order is."""
