@@ -34,3 +34,36 @@ def scratch_book(tmp_path, monkeypatch) -> Path:
     monkeypatch.setenv("SPECTRAL_NB_OUTPUT_DIR", str(tmp_path / "OutputModel"))
     monkeypatch.setenv("SPECTRAL_NB_QUICK", "1")
     return tmp_path
+
+
+# ------------------------------------------------------------------ skips: only the real-data ones
+#: Skip reasons that are expected on a machine without the real data beside the project.
+EXPECTED_SKIP_PREFIXES = (REALDATA_HINT, "SPECTRAL_NB_REALDATA=")
+_skips: list[tuple[str, str]] = []
+
+
+def pytest_runtest_logreport(report):
+    if report.skipped:
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        _skips.append((report.nodeid, reason.removeprefix("Skipped: ")))
+
+
+def unexpected_skips(skips: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The skips whose reason is not one of :data:`EXPECTED_SKIP_PREFIXES` (an import that failed, a
+    module missing: under ``SPECTRAL_NB_STRICT_SKIPS=1`` they fail the run)."""
+    return [(node, reason) for node, reason in skips if not reason.startswith(EXPECTED_SKIP_PREFIXES)]
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    if not _skips:
+        return
+    unexpected = unexpected_skips(_skips)
+    terminalreporter.write_line(f"skips: {len(_skips)} in all, {len(_skips) - len(unexpected)} for absent real data, "
+                                f"{len(unexpected)} for any other reason")
+    for node, reason in unexpected:
+        terminalreporter.write_line(f"  unexpected skip: {node}: {reason}")
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if os.environ.get("SPECTRAL_NB_STRICT_SKIPS") == "1" and unexpected_skips(_skips) and exitstatus == 0:
+        session.exitstatus = 1  # CI: a test that skipped for a reason other than absent real data is a failure

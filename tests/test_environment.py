@@ -1,6 +1,7 @@
 """The declared dependencies: pyproject.toml and environment.yml list the same packages and ranges."""
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -83,3 +84,28 @@ def test_readme_quotes_the_benchmark_result_files():
             for name, runs in res["runs"].items():
                 median = statistics.median(r["real_acc"] for r in runs)
                 assert f"{median:.3f}" in readme, f"README lacks the median {median:.3f} of {name} in {path.name}"
+
+
+def test_a_skip_for_any_reason_but_absent_real_data_fails_ci(tmp_path):
+    """Under CI's ``SPECTRAL_NB_STRICT_SKIPS=1`` a module that fails to import must fail the run even if
+    a test skips over it (``importorskip``), while the real-data skip stays a skip."""
+    import shutil
+    import subprocess
+    import sys
+
+    shutil.copy(Path(__file__).with_name("conftest.py"), tmp_path / "conftest.py")
+    (tmp_path / "test_realdata.py").write_text("def test_real(realdata):\n    pass\n")
+    env = {k: v for k, v in os.environ.items() if k != "SPECTRAL_NB_REALDATA"} | {"SPECTRAL_NB_STRICT_SKIPS": "1"}
+
+    def run():
+        return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path)],
+                              cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+
+    ok = run()
+    assert ok.returncode == 0, ok.stdout
+    assert "1 for absent real data, 0 for any other reason" in ok.stdout
+    (tmp_path / "test_broken.py").write_text(
+        "import pytest\n\ndef test_model():\n    pytest.importorskip('tensorflow_that_is_broken')\n")
+    broken = run()
+    assert broken.returncode == 1, broken.stdout
+    assert "unexpected skip: test_broken.py::test_model" in broken.stdout

@@ -19,7 +19,7 @@ from PIL import Image
 from spectral_nb import NUM_CLASSES, STRIP_SHAPE
 from spectral_nb import records
 
-tf = pytest.importorskip("tensorflow")
+import tensorflow as tf  # noqa: E402  a hard dependency: a broken install fails these tests, it does not skip them
 
 
 # ----------------------------------------------------------------- helpers (independent of records.py)
