@@ -9,7 +9,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export TF_ENABLE_ONEDNN_OPTS := 0
 export PYTHONHASHSEED := 0
 
-.PHONY: venv book book-quick test lab benchmarks clean-generated
+.PHONY: venv book book-quick test lab lab-quick benchmarks clean-generated
 
 venv: $(STAMP)
 
@@ -32,9 +32,13 @@ book-quick: venv
 test: venv
 	SPECTRAL_NB_QUICK=1 $(PY) -m pytest
 
-## lab: JupyterLab on notebooks/
+## lab: JupyterLab on notebooks/ (full mode: run `make book` first)
 lab: venv
 	$(VENV)/bin/jupyter lab notebooks/
+
+## lab-quick: JupyterLab in quick mode (small data, minutes: run `make book-quick` first)
+lab-quick: venv
+	SPECTRAL_NB_QUICK=1 $(VENV)/bin/jupyter lab notebooks/
 
 ## benchmarks: every script in benchmarks/ (minutes; prints tables)
 benchmarks: venv

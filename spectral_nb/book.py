@@ -32,7 +32,13 @@ _TRUE = {"1", "true", "yes", "on"}
 
 
 class MissingInputError(FileNotFoundError):
-    """An input that an earlier chapter writes is missing: the message names that chapter."""
+    """An input that an earlier chapter writes is missing: the message names that chapter.
+
+    In a notebook it shows as its message alone, not a traceback (IPython's ``_render_traceback_``).
+    """
+
+    def _render_traceback_(self) -> list[str]:
+        return [f"MissingInputError: {self}"]
 
 
 def is_quick() -> bool:
@@ -141,10 +147,13 @@ def require_inputs(requires: Mapping[str, Iterable[Path | str]], paths: BookPath
         missing = [p for p in (resolve_path(f, paths) for f in files) if not p.exists()]
         if missing:
             mode = "quick" if paths.quick else "full"
+            other = ("In full mode (`make lab`) the book needs `make book` first (about 12 minutes)."
+                     if paths.quick else
+                     "For a first look, quick mode needs only minutes: `make book-quick`, then `make lab-quick`.")
             raise MissingInputError(
                 f"This chapter needs {paths.relative(missing[0])}, which notebook {notebook} writes "
-                f"({mode} mode). Run {notebook} first (or the whole book: `make book`, or "
-                f"`python -m spectral_nb book{' --quick' if paths.quick else ''}`)."
+                f"({mode} mode). Run {notebook} first (or the whole book: `make book{'-quick' if paths.quick else ''}`, "
+                f"or `python -m spectral_nb book{' --quick' if paths.quick else ''}`). {other}"
             )
 
 

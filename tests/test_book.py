@@ -46,6 +46,9 @@ def test_missing_input_names_the_notebook_to_run_first(scratch_book):
     assert "Run 03_tfrecord_creation.ipynb first" in message
     assert "synthetic_train.tfrecords" in message
     assert str(scratch_book) not in message, "messages never show a machine's absolute path"
+    assert "make book-quick" in message and "make lab" in message  # which mode, and how to fill it
+    # in a notebook: the message as one short paragraph, not 25 lines of traceback
+    assert err.value._render_traceback_() == [f"MissingInputError: {message}"]
     target = book.book_paths().records_dir / "synthetic_train.tfrecords"
     target.parent.mkdir(parents=True)
     target.write_bytes(b"")
@@ -136,6 +139,7 @@ def test_chapter_run_out_of_order_stops_at_its_first_cell(chapter, first, scratc
     message = str(err.value)
     assert "MissingInputError" in message
     assert f"Run {first} first" in message
+    assert "Traceback" not in message and "site-packages" not in message  # the message, not a traceback
     code_cells = [c for c in nb.cells if c.cell_type == "code"]
     ran = [c for c in code_cells if c.get("execution_count")]
     assert len(ran) == 1 and ran[0] is code_cells[0], "it must stop in the first code cell"
