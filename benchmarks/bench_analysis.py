@@ -6,7 +6,7 @@ Run from the repository root:  .venv/bin/python benchmarks/bench_analysis.py [--
    for test sets of nnSIC's size: medians of 5 runs.
 2. Accuracy with bootstrap 95% intervals of the nearest-reference-profile and linear baselines
    (fitted on the SYNTHETIC training strips of chapter 03) and of the chapter 04 CNN, plain, with
-   flip voting, and with the "unknown" threshold chosen on the synthetic validation strips, on the
+   warp voting (shifted and stretched views), and with the "unknown" threshold chosen on the synthetic validation strips, on the
    real strips in SPECTRAL_NB_REALDATA (nnsic_dev.tfrecords) and on nnSIC's test set if downloaded.
    Real strips are only measured, never trained on. Skipped, with a line saying why, when the model,
    the records or the real data are absent.
@@ -93,17 +93,18 @@ def bench_real(quick: bool) -> None:
     for name, path in sets.items():
         x, y, _ = records.load_examples(path)
         probs = analysis.predict_proba(model, x)
-        votes, _ = analysis.flip_vote_predict(model, x)
+        votes, mean_probs, _ = analysis.warp_vote_predict(model, x)
         evaluations = [
             analysis.evaluate("reference profile", y, analysis.reference_scores(references, x).argmax(axis=1), seed=SEED),
             analysis.evaluate("linear on profile", y, linear.predict_proba(x).argmax(axis=1), seed=SEED),
             analysis.evaluate("CNN", y, probs.argmax(axis=1), seed=SEED),
-            analysis.evaluate("CNN + flip vote", y, votes, seed=SEED),
+            analysis.evaluate("CNN + warp vote", y, votes, seed=SEED),
+            analysis.evaluate("CNN, mean of views", y, mean_probs.argmax(axis=1), seed=SEED),
             analysis.evaluate("CNN + threshold", y, analysis.apply_threshold(probs, threshold), seed=SEED),
         ]
         print(f"\n{name}: {len(y)} real strips ({paths.relative(path)}); correct/true per class, unknown = wrong")
         print(analysis.comparison_table(evaluations))
-        print(f"unknown: flip vote {np.sum(votes == analysis.UNKNOWN)}, threshold "
+        print(f"unknown: warp vote {np.sum(votes == analysis.UNKNOWN)}, threshold "
               f"{np.sum(probs.max(axis=1) < threshold)} of {len(y)}")
 
 

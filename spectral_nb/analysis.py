@@ -3,7 +3,7 @@
 Everything that counts is plain NumPy (no scikit-learn): the confusion matrix, per-class
 precision / recall / F1 / support, the weighted precision nnSIC reported, and a seeded percentile
 bootstrap for the accuracy's 95% interval. TensorFlow is imported only inside the functions that
-run a model (saliency, flip voting, classifying a photo).
+run a model (saliency, warp voting over shifted and stretched views, classifying a photo).
 
 Conventions: labels are class indices ``0..NUM_CLASSES-1``; :data:`UNKNOWN` (``-1``) marks a
 prediction the model declined to make. Probabilities are ``(N, 7)`` float arrays whose rows sum
@@ -20,7 +20,7 @@ import numpy as np
 
 from spectral_nb import CLASS_NAMES, NUM_CLASSES, STRIP_SHAPE
 
-#: Label of a prediction that was declined (flip votes disagree, or top probability too low).
+#: Label of a prediction that was declined (warp votes disagree, or top probability too low).
 UNKNOWN: int = -1
 #: Class index -> element whose known lines a saliency plot marks (nitrogen glows in bands, not lines).
 CLASS_ELEMENTS: dict[int, str] = {1: "Hg", 3: "Ne", 4: "He", 5: "H"}
@@ -275,7 +275,7 @@ def apply_threshold(probs, threshold: float) -> np.ndarray:
 def majority_vote(view_predictions) -> np.ndarray:
     """Per example, the class most views agree on if more than half do, else :data:`UNKNOWN`.
 
-    ``view_predictions`` is ``(V, N)`` class indices (one row per view, e.g. original and flips).
+    ``view_predictions`` is ``(V, N)`` class indices (one row per view, e.g. :data:`WARP_VIEWS`).
     """
     views = np.asarray(view_predictions, dtype=np.int64)
     if views.ndim != 2 or views.shape[0] == 0:
@@ -286,10 +286,42 @@ def majority_vote(view_predictions) -> np.ndarray:
     return np.where(counts.max(axis=0) * 2 > views.shape[0], best, UNKNOWN).astype(np.int64)
 
 
-def flip_views(images: np.ndarray) -> dict[str, np.ndarray]:
-    """The strip as given, mirrored left-right (red on the left) and top-bottom."""
+#: Test-time views of :func:`warp_vote_predict`: (shift in px, stretch factor about the centre). Another
+#: spectroscope moves and scales the spectrum along the strip; a prediction that holds under small
+#: moves is one to trust. (Flipping top-bottom is no view at all for a model that averages the rows.)
+WARP_VIEWS: tuple[tuple[float, float], ...] = ((0.0, 1.0), (-12.0, 1.0), (12.0, 1.0), (0.0, 0.92), (0.0, 1.08))
+
+
+def warp_strips(images: np.ndarray, shift_px: float = 0.0, stretch: float = 1.0) -> np.ndarray:
+    """Strips moved by ``shift_px`` columns (positive: to the right) and scaled by ``stretch`` about
+    their centre along the wavelength axis: ``uint8 (N, 15, 480, 3)``, linear interpolation between
+    neighbouring columns, the end columns repeated where the source runs out (as ``records.augment_images``)."""
     images = _check_strips(images)
-    return {"original": images, "left-right": images[:, :, ::-1], "top-bottom": images[:, ::-1]}
+    if stretch <= 0:
+        raise ValueError(f"stretch is a positive factor, not {stretch!r}")
+    width = images.shape[2]
+    centre = (width - 1) / 2
+    source = np.clip(centre + (np.arange(width) - centre) / stretch - shift_px, 0, width - 1)
+    left = np.floor(source).astype(int)
+    right = np.minimum(left + 1, width - 1)
+    weight = (source - left)[None, None, :, None]
+    a, b = images[:, :, left].astype(np.float32), images[:, :, right].astype(np.float32)
+    return np.round(a + (b - a) * weight).astype(np.uint8)
+
+
+def warp_vote_predict(model, images: np.ndarray, views=WARP_VIEWS, batch_size: int = 256
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Test-time check over small shifts and stretches (:data:`WARP_VIEWS`).
+
+    Returns ``(votes, mean_probs, view_probs)``: the class most views agree on if more than half do,
+    else :data:`UNKNOWN` ``(N,)``; the probabilities averaged over the views ``(N, 7)`` (test-time
+    augmentation); each view's probabilities ``(V, N, 7)``.
+    """
+    images = _check_strips(images)
+    view_probs = np.stack([predict_proba(model, warp_strips(images, shift, stretch), batch_size)
+                           for shift, stretch in views])
+    votes = majority_vote(view_probs.argmax(axis=2))
+    return votes, view_probs.mean(axis=0), view_probs
 
 
 def predict_proba(model, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
@@ -297,16 +329,6 @@ def predict_proba(model, images: np.ndarray, batch_size: int = 256) -> np.ndarra
     from spectral_nb.model import predict_proba as batched_predict_proba
 
     return batched_predict_proba(model, _check_strips(images), batch_size).astype(np.float64)
-
-
-def flip_vote_predict(model, images: np.ndarray, batch_size: int = 256) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """Test-time flip voting: majority of the three views' classes, else :data:`UNKNOWN`.
-
-    Returns the voted labels ``(N,)`` and each view's probabilities ``{view: (N, 7)}``.
-    """
-    probs = {name: predict_proba(model, view, batch_size) for name, view in flip_views(images).items()}
-    votes = majority_vote(np.stack([p.argmax(axis=1) for p in probs.values()]))
-    return votes, probs
 
 
 def _check_strips(images) -> np.ndarray:

@@ -178,17 +178,6 @@ def test_majority_vote():
         analysis.majority_vote(np.array([1, 2]))
 
 
-def test_flip_views():
-    img = np.random.default_rng(0).integers(0, 255, (2, *STRIP_SHAPE), dtype=np.uint8)
-    views = analysis.flip_views(img)
-    np.testing.assert_array_equal(views["left-right"][1, 4, 0], img[1, 4, -1])
-    np.testing.assert_array_equal(views["top-bottom"][0, 0], img[0, -1])
-    with pytest.raises(ValueError, match="uint8"):
-        analysis.flip_views(img.astype(float))
-    with pytest.raises(ValueError, match="15, 480, 3"):
-        analysis.flip_views(np.zeros((1, 15, 400, 3), np.uint8))
-
-
 # --------------------------------------------------------------------------- baselines
 
 
@@ -275,13 +264,13 @@ def test_saliency_is_zero_where_the_model_does_not_look(keras):
     assert np.all(column[:100] == 0) and np.all(column[110:] == 0) and column[100:110].min() > 0
 
 
-def test_flip_vote_and_constant_model(keras):
+def test_warp_vote_and_constant_model(keras):
     probs = np.array([0.05, 0.05, 0.6, 0.1, 0.1, 0.05, 0.05])
     model = constant_model(keras, probs)
-    votes, view_probs = analysis.flip_vote_predict(model, band_strips([0, 5]))
-    np.testing.assert_array_equal(votes, [2, 2])
-    assert set(view_probs) == {"original", "left-right", "top-bottom"}
-    np.testing.assert_allclose(view_probs["top-bottom"][0], probs, atol=1e-6)
+    votes, mean_probs, view_probs = analysis.warp_vote_predict(model, band_strips([0, 5]))
+    np.testing.assert_array_equal(votes, [2, 2])  # every view agrees with a model that ignores the strip
+    assert view_probs.shape == (len(analysis.WARP_VIEWS), 2, NUM_CLASSES)
+    np.testing.assert_allclose(mean_probs[0], probs, atol=1e-6)
 
 
 def photo_bytes(image: np.ndarray, fmt="PNG") -> bytes:
@@ -348,3 +337,33 @@ def test_figures_draw_with_counts(tmp_path):
     assert not any("true LED" in t for t in titles)
     analysis.plot_reliability(analysis.reliability_table(probs, [0, 1, 2]))
     plt.close("all")
+
+
+def test_warp_strips_moves_and_scales_columns():
+    strip = np.zeros((1, *STRIP_SHAPE), np.uint8)
+    strip[:, :, 200] = 200
+    moved = analysis.warp_strips(strip, shift_px=10)
+    assert moved[0, 0].max(axis=1).argmax() == 210  # the line moved 10 columns to the right
+    half = analysis.warp_strips(strip, shift_px=0.5)
+    assert half[0, 0, 200, 0] == half[0, 0, 201, 0] == 100  # half way: split between two columns
+    centre = (STRIP_SHAPE[1] - 1) / 2
+    wide = analysis.warp_strips(strip, stretch=1.1)
+    expected = centre + (200 - centre) * 1.1
+    assert abs(wide[0, 0].max(axis=1).argmax() - expected) <= 1  # scaled about the centre
+    np.testing.assert_array_equal(analysis.warp_strips(strip), strip)
+    with pytest.raises(ValueError, match="positive"):
+        analysis.warp_strips(strip, stretch=0)
+
+
+def test_warp_vote_can_change_a_prediction(keras):
+    """Unlike a top-bottom flip (a no-op for a row-averaging model), a shifted view moves a line out
+    of the window a model looks at: the views disagree and the vote declines."""
+    model = window_model(keras, columns=(195, 205))
+    strips = np.zeros((2, *STRIP_SHAPE), np.uint8)
+    strips[0, :, 200] = 250  # a line in the window
+    strips[1, :, 100] = 250  # a line far from it
+    votes, mean_probs, view_probs = analysis.warp_vote_predict(model, strips)
+    assert view_probs.shape == (len(analysis.WARP_VIEWS), 2, NUM_CLASSES)
+    first = view_probs[:, 0].argmax(axis=1)
+    assert len(set(first.tolist())) > 1  # moving the line changes what the model says
+    np.testing.assert_allclose(mean_probs, view_probs.mean(axis=0))
