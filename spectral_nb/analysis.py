@@ -757,12 +757,15 @@ def photo_from_bytes(data: bytes, name: str = "uploaded photo") -> np.ndarray:
     try:
         with Image.open(io.BytesIO(bytes(data))) as img:
             return np.asarray(ImageOps.exif_transpose(img).convert("RGB"))
-    except (UnidentifiedImageError, OSError) as error:
-        raise ValueError(f"{name}: not an image this book can read (JPEG or PNG expected): {error}") from None
+    except UnidentifiedImageError:
+        raise ValueError(f"{name}: not an image this book can read (JPEG or PNG expected)") from None
+    except OSError as error:  # a truncated or damaged file: PIL's reason, without object reprs
+        reason = str(error).split(" <")[0]
+        raise ValueError(f"{name}: a damaged image ({reason}); save it again as JPEG or PNG") from None
 
 
 def classify_photo(photo, model, params=None, threshold: float = 0.5,
-                   class_names: Sequence[str] = CLASS_NAMES) -> dict:
+                   class_names: Sequence[str] = CLASS_NAMES, name: str | None = None) -> dict:
     """Preprocess one photo and classify its strip.
 
     ``photo``: a path, an ``(H, W, 3) uint8`` array, or image bytes. ``params``: a
@@ -770,15 +773,16 @@ def classify_photo(photo, model, params=None, threshold: float = 0.5,
     Returns ``{"strip": (15, 480, 3) uint8, "report": preprocessing report, "probabilities": (7,),
     "top3": [(class name, probability), ...], "label": class name or "unknown", "label_index":
     int or -1, "threshold": float}``; "unknown" when the top probability is below ``threshold``.
-    Raises ``preprocessing.PhotoError`` (a ValueError) when no spectrum band can be found.
+    Raises ``preprocessing.PhotoError`` (a ValueError) when no spectrum band can be found; its
+    message names the photo (``name``, else its path).
     """
     from spectral_nb import preprocessing
 
     if isinstance(params, (str, Path)):
         params = preprocessing.load_params(params)
     if isinstance(photo, (bytes, bytearray, memoryview)):
-        photo = photo_from_bytes(photo)
-    strip, report = preprocessing.preprocess_photo(photo, params)
+        photo = photo_from_bytes(photo, name or "uploaded photo")
+    strip, report = preprocessing.preprocess_photo(photo, params, name=name)
     probs = predict_proba(model, strip[None])[0]
     order = np.argsort(-probs)
     top = int(order[0])
@@ -808,7 +812,11 @@ def classify_upload(value, model, params=None, threshold: float = 0.5) -> list[d
         files = [(str(f.get("name", "uploaded photo")), bytes(f["content"])) for f in value]
     results = []
     for name, data in files:
-        result = classify_photo(photo_from_bytes(data, name), model, params, threshold)
+        try:
+            result = classify_photo(photo_from_bytes(data, name), model, params, threshold, name=name)
+        except ValueError as error:  # every message names the file it is about
+            message = str(error)
+            raise ValueError(message if message.startswith(f"{name}:") else f"{name}: {message}") from None
         result["name"] = name
         results.append(result)
     return results

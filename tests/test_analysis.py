@@ -311,6 +311,15 @@ def test_upload_of_a_non_image_names_the_file(keras):
     model = constant_model(keras, np.full(NUM_CLASSES, 1 / NUM_CLASSES))
     with pytest.raises(ValueError, match="notes.txt.*not an image"):
         analysis.classify_upload([{"name": "notes.txt", "content": b"hello"}], model)
+    # a uniform grey PNG decodes but holds no spectrum: the message names the file, never an object repr
+    grey = photo_bytes(np.full((120, 160, 3), 128, np.uint8))
+    with pytest.raises(ValueError) as err:
+        analysis.classify_upload([{"name": "grey.png", "content": grey}], model)
+    assert str(err.value).startswith("grey.png: ") and "ndarray" not in str(err.value) and " at 0x" not in str(err.value)
+    truncated = photo_bytes(np.full((120, 160, 3), 128, np.uint8), fmt="JPEG")[:200]
+    with pytest.raises(ValueError) as err:
+        analysis.classify_upload([{"name": "cut.jpg", "content": truncated}], model)
+    assert str(err.value).startswith("cut.jpg: ") and " at 0x" not in str(err.value)
 
 
 # --------------------------------------------------------------------------- figures
