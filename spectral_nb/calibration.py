@@ -39,7 +39,7 @@ REFUSAL_BY_CLASS: dict[int, str] = {
 # camera shows the line (camera response and the IR cut included, so the strong red Ne lines at
 # 693-725 nm and UV lines get less weight than their lamp intensity); ``is_line=False`` marks phosphor bands of fluorescent lamps,
 # whose peak position depends on the phosphor: they help matching but not the final fit.
-# Sources: NIST ASD via rascal and PypeIt measured arc amplitudes (spectral_nb/data, NOTES.md);
+# Sources: positions from NIST ASD via rascal (spectral_nb/data); weights set by hand (docs/sources.md#calibration-reference-lines);
 # the Hg 577/579 pair is kept as two lines and blended at fit time by :func:`refine_fit`.
 _HG = ((404.656, 0.5, True), (435.833, 1.0, True), (487.7, 0.35, False), (546.075, 1.0, True),
        (576.961, 0.45, True), (579.067, 0.5, True), (611.0, 0.7, False))

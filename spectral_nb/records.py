@@ -540,7 +540,7 @@ def _as_file_list(files) -> list[str]:
 def parse_batch(serialized):
     """Parse a batch of serialised records: ``(uint8 (B, 15, 480, 3), int64 (B,))`` tensors.
 
-    Parsing after batching is 3-4x faster than record by record (CONVENTIONS.md).
+    Parsing after batching is about 2x faster than record by record (benchmarks/bench_records.py; docs/sources.md#batch-parsing-of-tfrecords).
     """
     import tensorflow as tf
 

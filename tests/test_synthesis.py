@@ -283,3 +283,48 @@ def test_cameras_with_a_weak_ir_cut_are_drawn_as_often_as_declared():
     share = np.mean([c.nir_leak > 0 for c in cameras])
     assert abs(share - camera_module.WEAK_IR_CUT_SHARE) < 0.08  # binomial sd at n=400: 0.025
     assert all(("weak IR cut" in c.name) == (c.nir_leak > 0) for c in cameras)
+
+
+def test_a_wide_slit_makes_flat_topped_lines_of_its_width():
+    """The line-spread function is the slit's image (a box) blurred by a Gaussian: it sums to 1,
+    is flat over the slit's width when the blur is small, and is the plain Gaussian without a slit."""
+    from spectral_nb.synthesis.camera import _lsf_kernel
+
+    box = _lsf_kernel(0.7, 0.0, slit_px=10.0)
+    centre = box.size // 2
+    assert box.sum() == pytest.approx(1.0)
+    assert box[centre - 3:centre + 4].min() > 0.95 * box[centre]  # flat top over the slit
+    assert box[centre + 7] < 0.01 * box[centre]  # and dark beyond it
+    assert np.sum(box > box[centre] / 2) in (10, 11)  # full width at half maximum: the slit's width
+    plain = _lsf_kernel(2.0, 0.0)
+    x = np.arange(plain.size) - plain.size // 2
+    np.testing.assert_allclose(plain, np.exp(-0.5 * (x / 2.0) ** 2) / np.exp(-0.5 * (x / 2.0) ** 2).sum())
+
+
+def test_the_sensor_clips_before_the_colour_matrix():
+    """A camera's sensor clips each raw channel before the colour matrix: a green line overexposed so
+    far that red and blue clip too comes out pale, a line that clips only in green keeps its colour."""
+    from spectral_nb.synthesis.camera import _sample_processing, _tone
+
+    proc = _sample_processing(np.random.default_rng(0))
+    hard = _tone(np.array([[4.0, 20.0, 3.0]], np.float32), proc)[0]  # every channel far past full scale
+    soft = _tone(np.array([[0.1, 3.0, 0.05]], np.float32), proc)[0]  # only green past full scale
+    assert hard.min() >= 200  # pale: all three channels high
+    assert soft[1] == 255 and soft[0] < 80 and soft[2] < 80  # still a pure green
+    assert _tone(np.zeros((1, 3), np.float32), proc).max() == 0
+
+
+def test_bare_mercury_lamps_are_lines_on_black_and_faint_tubes_have_brighter_dark_floors():
+    from spectral_nb.synthesis import camera, spectra
+
+    rng = np.random.default_rng(3)
+    shares = []
+    while len(shares) < 20:
+        s = spectra._fluorescent(rng)
+        if s.source in ("Hg lamp", "Hg-Ar lamp"):  # its Hg lines carry a power of 1 in all
+            shares.append(s.smooth.sum())
+    low, high = spectra.HG_LAMP_GLOW
+    assert low <= min(shares) and max(shares) <= high and max(shares) / min(shares) > 3
+    bright = [camera._background(rng, faint=False).max() for _ in range(200)]
+    faint = [camera._background(rng, faint=True).max() for _ in range(200)]
+    assert np.median(faint) > 3 * np.median(bright)

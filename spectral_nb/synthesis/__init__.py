@@ -12,7 +12,7 @@ The book's data when no real photos are at hand. Each item is made in three phys
 2. **An instrument** (:func:`sample_instrument`): which wavelength lands on which pixel (span,
    dispersion with a mild non-linearity), the line-spread function (slit width, optics, resizing),
    and a **camera** (:func:`sample_camera`): RGB sensitivities with an IR-cut edge, white balance,
-   exposure with saturation to white, tone curve, noise.
+   exposure, noise, a sensor that clips each channel before the colour matrix, tone curve.
 3. **Rendering**: :func:`render_strip` draws the 15x480 strip a preprocessing step would cut out
    of a photo, directly and fast; :func:`render_photo` draws a whole camera frame with the band
    somewhere in it (tilted, curved, horizontal or vertical, either way round, sometimes with a
@@ -23,7 +23,7 @@ Sources of the physical data (the tables are in ``spectral_nb/data``):
 - Line wavelengths: NIST Atomic Spectra Database (via the export shipped in rascal 0.3.11,
   BSD-3), converted to air; lamp-like relative intensities of Hg and Ne from arc-lamp amplitudes
   measured by PypeIt (BSD-3) and NIST relative intensities for He; Balmer lines (air) from NIST.
-- H2 Fulcher-alpha Q-branch lines: course text of Masaryk University (is.muni.cz), see NOTES.
+- H2 Fulcher-alpha Q-branch lines: course text of Masaryk University (is.muni.cz), see docs/sources.md#hydrogen-h-and-h2.
 - N2 second positive and N2+ first negative band peaks: moose-spectra 0.3.1 (MIT; Laux & Kruger
   1992, LIFBASE). N2 first positive band origins: computed from Huber & Herzberg constants
   (marked unverified in the table); band intensities are randomised (unverified).

@@ -1,6 +1,6 @@
 """The instrument and the camera: where wavelengths land, how sharp lines are, and how a camera
 turns light into the uint8 pixels it saves (sensitivities, white balance, exposure, noise,
-colour matrix, highlight clipping, tone curve).
+sensor clipping, colour matrix, tone curve).
 
 One pipeline for every renderer: :func:`expose_profile` (spectrum -> exposed linear RGB along
 the band) and :func:`_develop` (linear RGB -> saved uint8) are what both ``render_strip`` and
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 import numpy as np
@@ -91,7 +91,7 @@ class Camera:
 
 
 def sample_camera(rng: np.random.Generator) -> Camera:
-    """A camera randomised around one of the measured ones (peaks +-8 nm, widths, IR-cut edge)."""
+    """A camera randomised around one of the measured ones (peaks sigma 5 nm, widths, IR-cut edge; docs/sources.md#3-camera-model)."""
     cams = _cameras()
     base = cams[int(rng.integers(len(cams)))]
     peaks, left, right = [], [], []
@@ -129,6 +129,7 @@ class Instrument:
     curvature: float       # mild non-linearity of the dispersion (fraction of the span)
     lsf_sigma_px: float    # Gaussian line-spread sigma (pixels)
     wing_fraction: float   # share of the line in wide wings (scattered light in the optics)
+    slit_px: float = 0.0   # width of the slit's image (pixels): a line is this wide and flat-topped before blur
 
     def nm_at(self, px: np.ndarray, n_px: int) -> np.ndarray:
         """Wavelength (nm) at pixel positions ``px`` along a band of ``n_px`` pixels."""
@@ -136,8 +137,14 @@ class Instrument:
         return self.nm_start + (self.nm_end - self.nm_start) * (t + self.curvature * t * (1 - t))
 
 
+#: Width of the slit's image along the band (pixels of a 480-pixel strip), drawn log-uniformly:
+#: a DIY spectroscope's slit (two razor blades, a gap in card) is 0.1-1 mm wide, and its image on
+#: the sensor, after resizing to the strip, is one to a dozen pixels; each line is that box, blurred.
+SLIT_PX_RANGE: tuple[float, float] = (1.0, 12.0)
+
+
 def sample_instrument(rng: np.random.Generator, n_px: int = STRIP_SHAPE[1]) -> Instrument:
-    """A random spectroscope: the span seen over ``n_px`` pixels, dispersion, line-spread width."""
+    """A random spectroscope: the span seen over ``n_px`` pixels, dispersion, slit and line-spread width."""
     if rng.random() < 0.7:  # the usual framing: the visible rainbow across the strip
         nm_start = rng.uniform(330, 430)
         nm_end = nm_start + rng.uniform(max(260.0, 640 - nm_start), 460)
@@ -147,16 +154,25 @@ def sample_instrument(rng: np.random.Generator, n_px: int = STRIP_SHAPE[1]) -> I
         nm_end = nm_start + span
     # line spread: slit image plus camera blur plus resizing, in pixels of the band
     sigma = float(np.exp(rng.uniform(np.log(0.7), np.log(4.0)))) * n_px / STRIP_SHAPE[1]
+    slit = float(np.exp(rng.uniform(*np.log(SLIT_PX_RANGE)))) * n_px / STRIP_SHAPE[1]
     return Instrument(float(nm_start), float(nm_end), float(rng.uniform(-0.08, 0.08)), sigma,
-                      float(rng.uniform(0, 0.25)))
+                      float(rng.uniform(0, 0.25)), slit)
 
 
 # ----------------------------------------------------------------------------------- rendering
-def _lsf_kernel(sigma: float, wing_fraction: float) -> np.ndarray:
-    wing = 5 * sigma + 2
+def _lsf_kernel(sigma: float, wing_fraction: float, slit_px: float = 0.0) -> np.ndarray:
+    """Line-spread function on whole pixels: the slit's image (a box ``slit_px`` wide) blurred by a
+    Gaussian of ``sigma`` px (exactly: a difference of error functions), plus wide wings; sums to 1."""
+    from scipy.special import erf
+
+    wing = 5 * sigma + 2 + slit_px / 2
     radius = int(min(np.ceil(3 * wing), 80))
     x = np.arange(-radius, radius + 1, dtype=float)
-    core = np.exp(-0.5 * (x / sigma) ** 2)
+    if slit_px > 0:
+        s = np.sqrt(2) * sigma
+        core = erf((x + slit_px / 2) / s) - erf((x - slit_px / 2) / s)
+    else:
+        core = np.exp(-0.5 * (x / sigma) ** 2)
     wings = np.exp(-0.5 * (x / wing) ** 2)
     k = (1 - wing_fraction) * core / core.sum() + wing_fraction * wings / wings.sum()
     return k
@@ -169,7 +185,7 @@ def render_profile(spectrum: Spectrum, instrument: Instrument, camera: Camera, n
     at its sub-pixel position; the sum is blurred by the line-spread function; the camera's
     sensitivity at each wavelength turns power into R, G, B.
     """
-    kernel = _lsf_kernel(instrument.lsf_sigma_px, instrument.wing_fraction)
+    kernel = _lsf_kernel(instrument.lsf_sigma_px, instrument.wing_fraction, instrument.slit_px)
     pad = kernel.size // 2
     px = np.arange(-pad, n_px + pad, dtype=float)
     nm = instrument.nm_at(px, n_px)
@@ -218,6 +234,9 @@ AUTO_EXPOSURE_SHARE = 0.65
 #: every channel clips and lines turn white, which the real strips' lines seldom do (their
 #: lines keep their colour: "white" is 0 in every class of ``bench_realism``).
 MAX_OVEREXPOSURE = 6.0
+#: Where the auto-exposure puts the mean level (fraction of full scale, log-uniform): for a bright
+#: source, and for a faint one (``Spectrum.faint``) that the camera cannot expose long enough.
+AUTO_EXPOSURE_MEAN: dict[bool, tuple[float, float]] = {False: (0.015, 0.25), True: (0.004, 0.06)}
 
 
 def _expose(signal: np.ndarray, rng: np.random.Generator, faint: bool = False) -> float:
@@ -237,7 +256,7 @@ def _expose(signal: np.ndarray, rng: np.random.Generator, faint: bool = False) -
     if rng.random() >= AUTO_EXPOSURE_SHARE:
         return float(np.exp(rng.uniform(np.log(0.3), np.log(3.0)))) / peak
     mean = float(signal.mean()) + 1e-12
-    low, high = (0.004, 0.06) if faint else (0.015, 0.25)
+    low, high = AUTO_EXPOSURE_MEAN[bool(faint)]
     scale = float(np.exp(rng.uniform(np.log(low), np.log(high)))) / mean
     return min(scale, MAX_OVEREXPOSURE / peak)
 
@@ -285,13 +304,20 @@ def _median_step(nm: np.ndarray) -> float:
 
 @dataclass(frozen=True)
 class _Processing:
-    """How a camera develops linear RGB: noise, colour matrix, highlight roll-off, tone curve."""
+    """How a camera develops linear RGB: noise, sensor clipping, colour matrix, tone curve."""
 
     read_noise: float
     shot_noise: float
     saturation_boost: float
-    highlight_to_white: float
     lut: np.ndarray  # (_LUT_SIZE,) uint8: tone curve, indexed by sqrt(linear) in [0, 1]
+    #: (3,) level at which each channel's sensor clips, in white-balanced units: the white-balance
+    #: gain of that channel (the raw signal clips at 1 before the gains); set by :func:`expose_profile`
+    full_scale: np.ndarray = field(default_factory=lambda: np.ones(3, np.float32))
+
+
+#: Range of the colour matrix's saturation boost (uniform; see :func:`_boost_saturation`): the
+#: diagonal terms of small-sensor cameras' colour-correction matrices are about 1.2-2.0.
+SATURATION_BOOST_RANGE: tuple[float, float] = (0.3, 1.5)
 
 
 def _sample_processing(rng: np.random.Generator, noise_scale: float = 1.0) -> _Processing:
@@ -301,11 +327,8 @@ def _sample_processing(rng: np.random.Generator, noise_scale: float = 1.0) -> _P
     y = u ** np.float32(2 / gamma)
     y = y + np.float32(contrast) * y * (1 - y) * (2 * y - 1)  # S-curve: deeper shadows, brighter highlights
     lut = np.minimum(np.maximum(np.rint(y * 255), 0), 255).astype(np.uint8)
-    # colour matrix: small-sensor cameras saturate hard (diagonal terms of their colour-correction
-    # matrices about 1.2-2.0, i.e. a boost of 0.3-1.5 here), and most clip each channel on its own:
-    # a bright line stays a pure colour, only some cameras roll highlights off towards white
     return _Processing(float(rng.uniform(0.0005, 0.005) * noise_scale), float(rng.uniform(0.0002, 0.002) * noise_scale),
-                       float(rng.uniform(0.3, 1.5)), float(rng.uniform(0.0, 0.6)), lut)
+                       float(rng.uniform(*SATURATION_BOOST_RANGE)), lut)
 
 
 def _boost_saturation(profile: np.ndarray, boost: float) -> np.ndarray:
@@ -314,57 +337,74 @@ def _boost_saturation(profile: np.ndarray, boost: float) -> np.ndarray:
     return np.maximum((1 + boost) * profile - boost * grey, 0)
 
 
-def _develop(linear: np.ndarray, rng: np.random.Generator, proc: _Processing) -> np.ndarray:
-    """Linear camera RGB ``(..., 3)`` (exposed, white balanced, colour matrix applied) -> uint8 as saved.
+def _tone(linear: np.ndarray, proc: _Processing) -> np.ndarray:
+    """White-balanced sensor signal ``(..., 3)`` float32 -> uint8, in a camera's order.
 
-    Adds shot and read noise, rolls highlights off to white (a clipped channel drags the others
-    up, so bright lines blow out to white as in real photos), applies the tone curve.
+    The sensor clips each channel first (at :attr:`_Processing.full_scale`); the colour matrix
+    then works on clipped values, so an overexposed line loses its pure colour the way real ones
+    do (a green 546 nm line whose red and blue also clip turns pale yellow-white), while a line
+    that clips in one channel only keeps its colour; then the output clips to [0, 1] and the tone
+    curve applies.
     """
-    x = np.sqrt(proc.shot_noise * linear + np.float32(proc.read_noise**2))
-    noise, negate = _noise(linear.shape, rng)
-    x *= noise
-    if negate:
-        np.negative(x, out=x)
-    x += linear
-    if float(linear.max()) > 0.9:
-        brightest = np.maximum(np.maximum(x[..., 0], x[..., 1]), x[..., 2])
-        over = np.maximum(brightest - 1, 0)[..., None]
-        x += over * np.float32(proc.highlight_to_white)
-    np.maximum(x, 0, out=x)  # np.clip(x, 0, 1), without its overhead
+    x = np.minimum(linear, proc.full_scale.astype(np.float32))
+    x = _boost_saturation(x, proc.saturation_boost).astype(np.float32, copy=False)
     np.minimum(x, 1, out=x)
     np.sqrt(x, out=x)
     x *= np.float32(_LUT_SIZE - 1)
     return proc.lut.take(x.astype(np.intp))  # take() is faster than fancy indexing
 
 
+def _develop(linear: np.ndarray, rng: np.random.Generator, proc: _Processing) -> np.ndarray:
+    """White-balanced sensor signal ``(..., 3)`` (exposed, full scale about 1) -> uint8 as saved:
+    shot and read noise, then :func:`_tone` (sensor clipping, colour matrix, tone curve)."""
+    x = np.sqrt(proc.shot_noise * np.maximum(linear, 0) + np.float32(proc.read_noise**2))
+    noise, negate = _noise(linear.shape, rng)
+    x *= noise
+    if negate:
+        np.negative(x, out=x)
+    x += linear
+    np.maximum(x, 0, out=x)
+    return _tone(x, proc)
 
-def _background(rng: np.random.Generator) -> np.ndarray:
-    """Dark level with a colour cast (linear RGB), as real dark frames through a spectroscope have."""
-    # A camera subtracts its sensor's black level, so what is left is stray room light and glow
-    # inside the box: 0.0002-0.006 of full scale (linear), 4-20 grey levels after the tone curve,
-    # the spread of the real strips' dark floor (their 5th percentile is 8-23 grey levels by class).
+
+#: Dark level (linear, full scale 1) left after the camera subtracts its sensor's black level: stray
+#: room light and glow inside the box, log-uniform. It grows with exposure time and gain, so it is
+#: higher for a faint tube, which the camera exposes longest, than for a lamp or LED that it exposes
+#: briefly: the real strips' dark floor (5th percentile) is 8-10 grey levels for LEDs and mercury
+#: lamps and 17-20 for helium, hydrogen and nitrogen tubes (``bench_realism``).
+BACKGROUND_RANGE: dict[bool, tuple[float, float]] = {False: (0.00003, 0.002), True: (0.0008, 0.012)}
+
+
+def _background(rng: np.random.Generator, faint: bool = False) -> np.ndarray:
+    """Dark level with a colour cast (linear RGB ``(3,)``), as real dark frames through a spectroscope
+    have: :data:`BACKGROUND_RANGE` for a ``faint`` source or not."""
     tint = np.array([rng.uniform(0.5, 1.2), rng.uniform(0.2, 1.0), rng.uniform(0.6, 1.5)])
-    return tint * float(np.exp(rng.uniform(np.log(0.0002), np.log(0.006))))
+    return tint * float(np.exp(rng.uniform(*np.log(BACKGROUND_RANGE[bool(faint)]))))
+
+
+#: The most light scattered inside the spectroscope (share of the band's light, spread over 60-240 px).
+STRAY_MAX = 0.08
 
 
 def expose_profile(spectrum: Spectrum, instrument: Instrument, camera: Camera, proc: _Processing, n_px: int,
-                   rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """The camera pipeline every renderer shares, up to the sensor: ``(float32 (n_px, 3), nm (n_px,))``.
+                   rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, _Processing]:
+    """The camera pipeline every renderer shares, up to the sensor: ``(float32 (n_px, 3), nm (n_px,), proc)``.
 
-    Linear RGB along the band (full scale 1): :func:`render_profile` (light through the grating and
-    the camera's sensitivities), white balance, exposure (:func:`_expose`), light scattered inside
-    the spectroscope (a wide blur of the spectrum itself), the camera's colour matrix. What remains
-    (the band's shape across, the dark frame, noise, clipping, tone curve: :func:`_develop`) differs
-    between a strip and a photo only in geometry.
+    White-balanced sensor signal along the band (full scale about 1): :func:`render_profile` (light
+    through the grating and the camera's sensitivities), white balance, exposure (:func:`_expose`),
+    light scattered inside the spectroscope (a wide blur of the spectrum itself). The returned
+    ``proc`` carries the sensor's clipping level per channel (the white-balance gains); what remains
+    (the band's shape across, the dark frame, noise, clipping, colour matrix, tone curve:
+    :func:`_develop` with that ``proc``) differs between a strip and a photo only in geometry.
     """
     profile, nm = render_profile(spectrum, instrument, camera, n_px)
-    profile = profile * _white_balance_gains(camera, rng, profile)
+    gains = _white_balance_gains(camera, rng, profile)
+    profile = profile * gains
     profile = profile * _expose(profile, rng, spectrum.faint)
-    stray_k = rng.uniform(0, 0.08)
+    stray_k = rng.uniform(0, STRAY_MAX)
     if stray_k > 0.01:
         from scipy.ndimage import uniform_filter1d
 
         size = max(3, int(rng.integers(60, 240) * n_px / STRIP_SHAPE[1]))
         profile = profile + stray_k * uniform_filter1d(profile, size=size, axis=0, mode="nearest")
-    return _boost_saturation(profile, proc.saturation_boost).astype(np.float32), nm
-
+    return profile.astype(np.float32), nm, replace(proc, full_scale=np.asarray(gains, np.float32))

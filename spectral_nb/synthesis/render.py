@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from spectral_nb import STRIP_SHAPE
-from spectral_nb.synthesis.camera import (Instrument, _background, _develop, _LUT_SIZE, _median_step,
+from spectral_nb.synthesis.camera import (Instrument, _background, _develop, _median_step, _tone,
                                           _Processing, _sample_processing, expose_profile, sample_camera,
                                           sample_instrument)
 from spectral_nb.synthesis.spectra import (OUT_OF_CLASS_KINDS, Spectrum, _check_label, _out_of_class_spectrum,
@@ -21,7 +21,7 @@ def _strip_instrument(rng: np.random.Generator, n_px: int) -> Instrument:
     base = sample_instrument(rng, n_px)
     if rng.random() < CROPPED_TO_LIGHT_SHARE:
         return Instrument(float(rng.uniform(360, 435)), float(rng.uniform(635, 760)), base.curvature,
-                          base.lsf_sigma_px, base.wing_fraction)
+                          base.lsf_sigma_px, base.wing_fraction, base.slit_px)
     return base
 
 
@@ -30,7 +30,7 @@ def _render_strip_from(spectrum: Spectrum, rng: np.random.Generator, truth: dict
     instrument = _strip_instrument(rng, cols)
     camera = sample_camera(rng)
     proc = _sample_processing(rng)
-    profile, nm = expose_profile(spectrum, instrument, camera, proc, cols, rng)
+    profile, nm, proc = expose_profile(spectrum, instrument, camera, proc, cols, rng)
     # across the band: how the preprocessing crop sits on it (full, or narrower than the strip)
     r = np.arange(rows, dtype=np.float32) - (rows - 1) / 2
     if rng.random() < 0.75:
@@ -48,7 +48,7 @@ def _render_strip_from(spectrum: Spectrum, rng: np.random.Generator, truth: dict
         slope_px[0], slope_px[-1] = slope_px[1], slope_px[-2]
         band -= (weight * slope * r)[:, None, None] * slope_px[None, :, :]
         np.maximum(band, 0, out=band)
-    band += _background(rng).astype(np.float32)
+    band += _background(rng, spectrum.faint).astype(np.float32)
     strip = _develop(band, rng, proc)
     flipped = bool(rng.random() < 0.5)
     if flipped:
@@ -117,8 +117,7 @@ def _visible_columns(profile: np.ndarray, background: np.ndarray, proc: _Process
     developed centre row, brightest channel, at least ``VISIBLE_LEVELS`` above the developed dark frame.
     All columns when none is (a band too dim to see anywhere)."""
     def developed(linear: np.ndarray) -> np.ndarray:
-        x = np.sqrt(np.clip(linear, 0, 1)) * np.float32(_LUT_SIZE - 1)
-        return proc.lut.take(x.astype(np.intp)).max(axis=-1).astype(np.int16)
+        return _tone(np.asarray(linear, np.float32), proc).max(axis=-1).astype(np.int16)
 
     lit = np.flatnonzero(developed(profile + background) >= int(developed(background[None])[0]) + VISIBLE_LEVELS)
     return (int(lit[0]), int(lit[-1]) + 1) if lit.size else (0, profile.shape[0])
@@ -157,11 +156,11 @@ def _render_photo_from(spectrum: Spectrum, rng: np.random.Generator, truth: dict
     cy = rng.uniform(span_y, h - span_y) if h > 2 * span_y else h / 2
     base = sample_instrument(rng, length)
     instrument = Instrument(float(rng.uniform(370, 410)), float(rng.uniform(680, 760)), base.curvature,
-                            base.lsf_sigma_px, base.wing_fraction)
+                            base.lsf_sigma_px, base.wing_fraction, base.slit_px)
     camera = sample_camera(rng)
     proc = _sample_processing(rng, noise_scale=2.0)
-    profile, nm = expose_profile(spectrum, instrument, camera, proc, length, rng)
-    background = _background(rng).astype(np.float32)
+    profile, nm, proc = expose_profile(spectrum, instrument, camera, proc, length, rng)
+    background = _background(rng, spectrum.faint).astype(np.float32)
 
     # the frame away from the band: a developed dark tile, repeated (cheap, and noise-like). The
     # photo is made in its final orientation; `frame` is a view of it with the dispersion along x

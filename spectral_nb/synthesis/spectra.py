@@ -26,7 +26,7 @@ GRID_NM = np.arange(300.0, 901.0, 1.0)
 
 # ----------------------------------------------------------------------------------- line lists
 # Air wavelengths (nm) and lamp-like relative intensities (integrated power, strongest = 1).
-# Hg: PypeIt measured arc amplitudes (NOTES.md section 3) where known, NIST otherwise (scaled down).
+# Hg: PypeIt measured arc amplitudes where known, NIST otherwise (scaled down; UNVERIFIED): docs/sources.md#mercury-hg.
 _HG_LINES = (
     (404.656, 0.34), (407.784, 0.023), (433.922, 0.01), (434.749, 0.02), (435.833, 1.0),
     (491.607, 0.01), (546.075, 0.74), (576.961, 0.145), (579.067, 0.158), (623.437, 0.006),
@@ -55,11 +55,11 @@ _H_LINES = ((656.279, 1.0), (486.135, 0.35), (434.047, 0.13), (410.173, 0.06), (
 _NA_LINES = ((588.995, 1.0), (589.592, 0.5), (568.819, 0.012), (568.266, 0.006), (615.423, 0.008),
              (616.075, 0.006), (498.281, 0.004), (497.854, 0.002), (514.908, 0.002), (515.360, 0.003))
 _EMISSION_LINES = {"Hg": _HG_LINES, "Ne": _NE_LINES, "He": _HE_LINES, "H": _H_LINES, "Na": _NA_LINES}
-# H2 Fulcher-alpha Q branches (0-0), (1-1), (2-2) (NOTES.md section 3).
+# H2 Fulcher-alpha Q branches (0-0), (1-1), (2-2) (docs/sources.md#hydrogen-h-and-h2).
 _H2_FULCHER_NM = (601.83, 602.38, 603.19, 604.27, 605.61, 607.20, 612.18, 612.72, 613.54, 614.62,
                   615.96, 622.48, 623.03, 623.84, 624.92, 626.25)
 # Fraunhofer lines (nm) and rough equivalent widths (nm) in the solar spectrum: the lettered lines
-# (NOTES.md section 3), plus strong Fe I / Ca I lines whose positions are quoted from memory of the
+# (docs/sources.md#fraunhofer-lines), plus strong Fe I / Ca I lines whose positions are quoted from memory of the
 # solar line tables (Moore, Minnaert & Houtgast 1966): UNVERIFIED, as are all the widths.
 _FRAUNHOFER = ((393.368, 2.0), (396.847, 1.5), (404.581, 0.08), (410.175, 0.3), (422.673, 0.15),
                (427.176, 0.08), (430.790, 0.25), (432.576, 0.08), (434.047, 0.3), (438.355, 0.1),
@@ -272,11 +272,27 @@ def _led(rng: np.random.Generator) -> Spectrum:
     return Spectrum(0, source, smooth / smooth.max(), np.zeros(0), np.zeros(0))
 
 
+#: Shares of mercury-class lamps: bare Hg (or Hg-Ar) lamps, fluorescent spectra from the table
+#: (CIE FL1-FL12 and FL3.x, measured tubes: halophosphate broadband among them), and tri-phosphor
+#: CFL, tube and CCFL spectra built from their phosphors; tri-phosphor lamps were nearly all the
+#: fluorescent lamps sold in the years of the real photos (halophosphate tubes were phased out).
+FLUORESCENT_SHARES: tuple[float, float, float] = (0.2, 0.4, 0.4)
+#: The visible Hg lines' share of a phosphor lamp's light (log-uniform range; Srivastava & Sommerer 1998
+#: give a few per cent for a new CFL, more in old or cold tubes).
+HG_LINE_SHARE: tuple[float, float] = (0.03, 0.4)
+#: A bare Hg lamp's continuum (recombination glow, the glass), as a share of its lines' power
+#: (log-uniform): low-pressure arcs put almost all their light in lines, and the real strips of Hg
+#: lamps are black between them.
+HG_LAMP_GLOW: tuple[float, float] = (0.002, 0.03)
+
+
 def _fluorescent(rng: np.random.Generator) -> Spectrum:
     nm = GRID_NM
     u = rng.random()
-    if u < 0.2:
-        smooth = 0.01 * rng.uniform(0.2, 2) * _gauss(nm, 560, 250)  # recombination glow and glass
+    if u < FLUORESCENT_SHARES[0]:
+        # recombination glow and glass fluorescence: a faint continuum, HG_LAMP_GLOW of the lines' power
+        glow = _gauss(nm, 560, 250)
+        smooth = glow / glow.sum() * float(np.exp(rng.uniform(*np.log(HG_LAMP_GLOW))))
         lines_nm, lines_power = _mercury_lines(rng, 1.0)
         if rng.random() < 0.4:  # Hg-Ar calibration lamp: some argon lines
             ar_nm = np.array([415.859, 420.067, 696.543, 706.722, 738.398, 750.387])
@@ -284,13 +300,13 @@ def _fluorescent(rng: np.random.Generator) -> Spectrum:
             lines_nm, lines_power = np.r_[lines_nm, ar_nm], np.r_[lines_power, ar_p]
             return Spectrum(1, "Hg-Ar lamp", smooth, lines_nm, lines_power)
         return Spectrum(1, "Hg lamp", smooth, lines_nm, lines_power)
-    if u < 0.6:
+    if u < FLUORESCENT_SHARES[0] + FLUORESCENT_SHARES[1]:
         name, smooth = _table("fluorescent", rng)
         source = f"fluorescent ({name})"
     else:
         # tri-phosphor CFL: Eu3+ in Y2O3 (red: 611 nm, 5D0->7F2, with 587/593/599 nm 5D0->7F1, 631 nm,
         # 650 nm and 707 nm satellites), Tb3+ green (542-545 nm, 5D4->7F5, with 487, 585 and 621 nm),
-        # BAM:Eu2+ broad blue (450 nm); literature positions (NOTES.md: "UNVERIFIED", randomised)
+        # BAM:Eu2+ broad blue (450 nm); literature positions (UNVERIFIED, randomised: docs/sources.md#cfl-phosphors)
         eu = rng.uniform(0.6, 1.6)
         tb = rng.uniform(542, 545)
         smooth = (_gauss(nm, tb, rng.uniform(5, 10)) + 0.25 * _gauss(nm, 487.5, 8) + 0.12 * _gauss(nm, 585, 7)
@@ -303,8 +319,7 @@ def _fluorescent(rng: np.random.Generator) -> Spectrum:
         source = rng.choice(["CFL", "fluorescent tube", "CCFL"])
     smooth = smooth / smooth.max()
     area = smooth.sum()  # power (1-nm grid)
-    # visible Hg lines carry a few per cent of a CFL's light (Srivastava & Sommerer 1998); more in old or cold tubes
-    lines_nm, lines_power = _mercury_lines(rng, area * float(np.exp(rng.uniform(np.log(0.03), np.log(0.4)))))
+    lines_nm, lines_power = _mercury_lines(rng, area * float(np.exp(rng.uniform(*np.log(HG_LINE_SHARE)))))
     return Spectrum(1, str(source), smooth, lines_nm, lines_power)
 
 
