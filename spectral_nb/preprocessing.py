@@ -810,7 +810,8 @@ def preprocess_folder(photos_dir: str | Path, strips_dir: str | Path, params: Pr
         strip_rel = rel + ".png"
         target = strips_dir / strip_rel
         try:
-            if previous == digest and target.is_file():
+            # reuse a strip cut with these parameters from this very photo (not from an older file of the same name)
+            if previous == digest and target.is_file() and target.stat().st_mtime >= (photos_dir / rel).stat().st_mtime:
                 with Image.open(target) as im:
                     if im.size == (STRIP_SHAPE[1], STRIP_SHAPE[0]):
                         row_info = _sidecar(target)

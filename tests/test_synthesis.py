@@ -126,6 +126,17 @@ def test_photo_folder_refuses_foreign_files_and_reuses_its_own(tmp_path):
     # a different recipe in a folder of generated files is refused without overwrite=True
     with pytest.raises(FileExistsError):
         synthesis.generate_photo_folder(clean, counts, seed=2)
+    # the same recipe from an older generator version is made again, without asking
+    recipe = clean / "synthesis.json"
+    recipe.write_text(recipe.read_text().replace(f'"{synthesis.GENERATOR_VERSION}"', '"0"'))
+    assert synthesis.generate_photo_folder(clean, counts, seed=1) == labels
+    assert f'"{synthesis.GENERATOR_VERSION}"' in recipe.read_text() and labels.stat().st_mtime_ns != stamp
+    # ... but not when the folder also holds a file of the user's
+    recipe.write_text(recipe.read_text().replace(f'"{synthesis.GENERATOR_VERSION}"', '"0"'))
+    (clean / "mine.txt").write_text("keep")
+    with pytest.raises(FileExistsError):
+        synthesis.generate_photo_folder(clean, counts, seed=1)
+    assert (clean / "mine.txt").read_text() == "keep"
 
 
 @pytest.mark.parametrize(

@@ -128,7 +128,8 @@ def generate_photo_folder(out_dir: str | Path, counts: Sequence[int], seed: int,
     (columns ``path`` relative to ``out_dir``, ``label``, ``class_name``, ``source``,
     ``dispersion``, ``blue_first``, ``band_x0/y0/x1/y1``, ``nm_first``, ``nm_last``, ``width``,
     ``height``) and ``synthesis.json`` (the recipe). If the same recipe is already there it is
-    reused. A folder holding anything else is refused (FileExistsError) unless ``overwrite=True``,
+    reused; if only the generator's version differs (and the folder holds nothing else) the photos
+    are made again. A folder holding anything else is refused (FileExistsError) unless ``overwrite=True``,
     which replaces only files this function made and never deletes anything else. ``workers`` > 1
     renders and saves in that many processes (same files).
     """
@@ -159,7 +160,12 @@ def generate_photo_folder(out_dir: str | Path, counts: Sequence[int], seed: int,
             if not foreign:
                 return labels_csv
         foreign = [p for p in existing if p.resolve() not in made_by_us]
-        if not overwrite:
+        # the same dataset from an earlier generator version, nothing else in the folder: the
+        # files are the book's own, out of date, so they are replaced (nothing a user made is touched)
+        outdated = (not foreign and isinstance(old_recipe, dict)
+                    and {k: v for k, v in old_recipe.items() if k != "version"}
+                    == {k: v for k, v in signature.items() if k != "version"})
+        if not overwrite and not outdated:
             example = foreign[0] if foreign else existing[0]
             raise FileExistsError(
                 f"{out_dir} already holds {len(existing)} file(s) that are not this dataset (e.g. {example}); "
