@@ -34,12 +34,18 @@ from results_io import real_dev_strips, write_results  # noqa: E402
 GEOMETRIC = ("shift", "stretch")
 PHOTOMETRIC = records.PHOTOMETRIC_AUGMENTATIONS
 #: name -> (model kind, augmentations, augmentation options). "colour+all" is the book's recipe (chapter 04).
+WIDE = {"max_shift_px": 48.0, "max_stretch": 0.2}
 CONFIGS = {
     "compact+geometric": ("compact", GEOMETRIC, {}),
     "colour+geometric": ("colour", GEOMETRIC, {}),
     "colour+all": ("colour", GEOMETRIC + PHOTOMETRIC, {}),
-    "colour+all, wide shift/stretch": ("colour", GEOMETRIC + PHOTOMETRIC, {"max_shift_px": 48.0, "max_stretch": 0.2}),
+    "colour+all, wide shift/stretch": ("colour", GEOMETRIC + PHOTOMETRIC, WIDE),
 }
+#: What runs without ``--configs``; the ablation (``--ablate``) adds the book's recipe without each
+#: photometric augmentation in turn ("book without gain", ...).
+DEFAULT_CONFIGS = tuple(CONFIGS)
+for _lever in PHOTOMETRIC:
+    CONFIGS[f"book without {_lever}"] = ("colour", GEOMETRIC + tuple(a for a in PHOTOMETRIC if a != _lever), WIDE)
 
 
 def train(x_train, y_train, x_val, y_val, epochs: int, seed: int, augment, kind: str = "colour", patience: int = 6,
@@ -67,8 +73,10 @@ def main() -> None:
     parser.add_argument("--per-class", type=int, default=400, help="synthetic training strips per class")
     parser.add_argument("--epochs", type=int, default=30, help="at most; early stopping (patience 6) ends sooner")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--configs", nargs="+", default=list(CONFIGS), choices=list(CONFIGS), metavar="CONFIG",
+    parser.add_argument("--configs", nargs="+", default=list(DEFAULT_CONFIGS), choices=list(CONFIGS), metavar="CONFIG",
                         help=f"which of: {'; '.join(CONFIGS)}")
+    parser.add_argument("--ablate", action="store_true",
+                        help="the book's recipe without each photometric augmentation in turn (adds 6 configurations)")
     parser.add_argument("--model", type=Path, default=None,
                         help="also evaluate a trained .keras file (e.g. OutputModel/spectral_cnn.keras)")
     parser.add_argument("--name", default="sim_to_real", help="results file name under benchmarks/results/")
@@ -77,6 +85,8 @@ def main() -> None:
     if real_path is None:
         return
     x_real, y_real, _ = records.load_examples(real_path)  # used only to report, never to train or to choose
+    if args.ablate:
+        args.configs = list(dict.fromkeys([*args.configs, *(f"book without {lever}" for lever in PHOTOMETRIC)]))
     runs = {name: [] for name in args.configs}
     for seed in args.seeds:
         x_train, y_train, _ = synthesis.generate_strips((args.per_class,) * NUM_CLASSES, seed=1000 + seed, workers=2)

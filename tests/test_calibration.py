@@ -242,7 +242,7 @@ def _synthesis():
 
 #: Calibrated fraction each lamp must reach on the strips of the test below. Measured with
 #: benchmarks/bench_calibration.py (100 strips per lamp, seed 0) on generator 5: Hg 20%, Ne 23%,
-#: He 91%, H 70% (generator 4: 32%, 50%, 93%, 65%). The renderer's CFLs blend Hg lines with
+#: He 91%, H 70% (generator 3, its last run: 32%, 50%, 93%, 65%). The renderer's CFLs blend Hg lines with
 #: shifting phosphor bands, and since generator 5 draws slits 1-12 px wide (as real spectroscopes'
 #: lines are) neighbouring neon lines merge into blocks: those strips are refused as ambiguous
 #: rather than guessed. The floors are the measured fractions less a margin for 40 strips (a
@@ -271,7 +271,7 @@ def test_calibrates_synthetic_strips_with_known_maps_both_orientations(label):
     assert len(errors) >= MIN_CALIBRATED[label] * N_SYNTHETIC, \
         f"only {len(errors)}/{N_SYNTHETIC} strips of class {label} calibrated"
     # the target is a median error <= 1 nm (bench_calibration.py over 100 strips per lamp: Hg 0.94,
-    # Ne 0.55, He 0.10, H 0.19 on generator 4; 0.57, 0.40, 0.07, 0.37 on generator 5); 40 strips scatter around that, hence the 10% allowance
+    # Ne 0.55, He 0.10, H 0.19 on generator 3; 0.57, 0.40, 0.07, 0.37 on generator 5); 40 strips scatter around that, hence the 10% allowance
     assert np.median(errors) <= 1.1
     # a confident wrong answer is the worst failure: every accepted map is right to a few nm
     assert max(errors) <= 5.0, f"accepted a wrong map: median errors {np.round(errors, 1)}"
