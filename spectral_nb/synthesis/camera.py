@@ -346,7 +346,7 @@ def _tone(linear: np.ndarray, proc: _Processing) -> np.ndarray:
     that clips in one channel only keeps its colour; then the output clips to [0, 1] and the tone
     curve applies.
     """
-    x = np.minimum(linear, proc.full_scale.astype(np.float32))
+    x = np.minimum(linear, proc.full_scale)  # full_scale is float32 (expose_profile sets it)
     x = _boost_saturation(x, proc.saturation_boost).astype(np.float32, copy=False)
     np.minimum(x, 1, out=x)
     np.sqrt(x, out=x)
@@ -357,7 +357,7 @@ def _tone(linear: np.ndarray, proc: _Processing) -> np.ndarray:
 def _develop(linear: np.ndarray, rng: np.random.Generator, proc: _Processing) -> np.ndarray:
     """White-balanced sensor signal ``(..., 3)`` (exposed, full scale about 1) -> uint8 as saved:
     shot and read noise, then :func:`_tone` (sensor clipping, colour matrix, tone curve)."""
-    x = np.sqrt(proc.shot_noise * np.maximum(linear, 0) + np.float32(proc.read_noise**2))
+    x = np.sqrt(proc.shot_noise * linear + np.float32(proc.read_noise**2))  # linear >= 0 everywhere
     noise, negate = _noise(linear.shape, rng)
     x *= noise
     if negate:

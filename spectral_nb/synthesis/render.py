@@ -2,6 +2,8 @@
 (:func:`render_photo`) of a lamp, through a random instrument and camera."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from spectral_nb import STRIP_SHAPE
@@ -20,8 +22,7 @@ CROPPED_TO_LIGHT_SHARE = 0.7
 def _strip_instrument(rng: np.random.Generator, n_px: int) -> Instrument:
     base = sample_instrument(rng, n_px)
     if rng.random() < CROPPED_TO_LIGHT_SHARE:
-        return Instrument(float(rng.uniform(360, 435)), float(rng.uniform(635, 760)), base.curvature,
-                          base.lsf_sigma_px, base.wing_fraction, base.slit_px)
+        return replace(base, nm_start=float(rng.uniform(360, 435)), nm_end=float(rng.uniform(635, 760)))
     return base
 
 
@@ -155,8 +156,7 @@ def _render_photo_from(spectrum: Spectrum, rng: np.random.Generator, truth: dict
     span_y = abs(np.tan(angle)) * length / 2 + abs(sag) + height / 2 + soft + 2
     cy = rng.uniform(span_y, h - span_y) if h > 2 * span_y else h / 2
     base = sample_instrument(rng, length)
-    instrument = Instrument(float(rng.uniform(370, 410)), float(rng.uniform(680, 760)), base.curvature,
-                            base.lsf_sigma_px, base.wing_fraction, base.slit_px)
+    instrument = replace(base, nm_start=float(rng.uniform(370, 410)), nm_end=float(rng.uniform(680, 760)))
     camera = sample_camera(rng)
     proc = _sample_processing(rng, noise_scale=2.0)
     profile, nm, proc = expose_profile(spectrum, instrument, camera, proc, length, rng)

@@ -274,8 +274,8 @@ def _led(rng: np.random.Generator) -> Spectrum:
 
 #: Shares of mercury-class lamps: bare Hg (or Hg-Ar) lamps, fluorescent spectra from the table
 #: (CIE FL1-FL12 and FL3.x, measured tubes: halophosphate broadband among them), and tri-phosphor
-#: CFL, tube and CCFL spectra built from their phosphors; tri-phosphor lamps were nearly all the
-#: fluorescent lamps sold in the years of the real photos (halophosphate tubes were phased out).
+#: CFL, tube and CCFL spectra built from their phosphors (the table holds tri-phosphor tubes too:
+#: FL10-FL12, several FL3.x, the Triphosphor and F32T8 rows).
 FLUORESCENT_SHARES: tuple[float, float, float] = (0.2, 0.4, 0.4)
 #: The visible Hg lines' share of a phosphor lamp's light (log-uniform range; Srivastava & Sommerer 1998
 #: give a few per cent for a new CFL, more in old or cold tubes).
