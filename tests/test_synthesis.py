@@ -339,3 +339,21 @@ def test_bare_mercury_lamps_are_lines_on_black_and_faint_tubes_have_brighter_dar
     bright = [camera._background(rng, faint=False).max() for _ in range(200)]
     faint = [camera._background(rng, faint=True).max() for _ in range(200)]
     assert np.median(faint) > 3 * np.median(bright)
+
+
+def test_a_star_whose_absorption_lines_dip_below_zero_develops_without_nan():
+    """A star's Fraunhofer lines are drawn as negative line power and can go deeper than the
+    continuum around them, so the linear profile dips below 0 there: no light, no shot noise, a
+    black pixel, never a NaN (this item did, before the clip was restored)."""
+    import warnings
+
+    from spectral_nb.synthesis.folders import _item_rng
+
+    dark = synthesis.Spectrum(2, "star", np.full(synthesis.GRID_NM.size, 0.01), np.array([500.0]), np.array([-5.0]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # "invalid value encountered in sqrt" fails the test
+        strip, _ = synthesis.render_strip(2, _item_rng(1000, 2, 375))  # a star that dips below 0
+        profile, _ = synthesis.render_profile(dark, _linear_instrument(), synthesis.sample_camera(np.random.default_rng(0)),
+                                              STRIP_SHAPE[1])
+    assert profile.min() < 0  # the case this test is about
+    assert strip.dtype == np.uint8 and strip.shape == STRIP_SHAPE

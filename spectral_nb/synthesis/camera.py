@@ -357,7 +357,9 @@ def _tone(linear: np.ndarray, proc: _Processing) -> np.ndarray:
 def _develop(linear: np.ndarray, rng: np.random.Generator, proc: _Processing) -> np.ndarray:
     """White-balanced sensor signal ``(..., 3)`` (exposed, full scale about 1) -> uint8 as saved:
     shot and read noise, then :func:`_tone` (sensor clipping, colour matrix, tone curve)."""
-    x = np.sqrt(proc.shot_noise * linear + np.float32(proc.read_noise**2))  # linear >= 0 everywhere
+    # linear can dip below 0 where an absorption line is drawn deeper than its continuum (a star's
+    # Fraunhofer lines): no light, so no shot noise there
+    x = np.sqrt(proc.shot_noise * np.maximum(linear, 0) + np.float32(proc.read_noise**2))
     noise, negate = _noise(linear.shape, rng)
     x *= noise
     if negate:
