@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import json
 import os
 import shutil
 import tempfile
@@ -483,21 +484,56 @@ def make_splits(images: np.ndarray, labels: np.ndarray, filenames: Sequence[str]
     return splits
 
 
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def provenance_path(out_dir: str | Path, name: str) -> Path:
+    """``out_dir/{name}_records.json``: what :func:`write_splits` wrote the records of ``name`` from."""
+    return Path(out_dir) / f"{name}_records.json"
+
+
+def _rewritable(targets: Mapping[str, Path], sidecar: Path, provenance: Mapping | None) -> bool:
+    """Records this function wrote from the same source with the same settings, untouched since:
+    their strips changed (chapter 02 recut them, a newer generator redrew the photos), so they are
+    stale derived data, and writing the new ones loses nothing anybody made."""
+    if provenance is None or not sidecar.is_file():
+        return False
+    try:
+        with open(sidecar, encoding="utf-8") as f:
+            recorded = json.load(f)
+    except (OSError, ValueError):
+        return False
+    if not isinstance(recorded, dict) or recorded.get("provenance") != json.loads(json.dumps(dict(provenance))):
+        return False
+    files = recorded.get("sha256", {})
+    return all(not path.exists() or files.get(split) == _file_sha256(path) for split, path in targets.items())
+
+
 def write_splits(splits: Mapping[str, Split], out_dir: str | Path, name: str = "synthetic",
-                 overwrite: bool = False) -> dict[str, Path]:
+                 overwrite: bool = False, provenance: Mapping | None = None) -> dict[str, Path]:
     """Write ``out_dir/{name}_{split}.tfrecords`` for train, vali and test; return the paths.
 
     Nothing is written when any of the three already exists with other contents and
     ``overwrite`` is False (``FileExistsError`` says how to proceed); identical files are kept.
+    ``provenance`` (JSON-able: where the strips came from and the split settings, as chapter 03
+    passes them) is saved beside the records (:func:`provenance_path`, with each file's SHA-256):
+    records written from the same provenance and not changed since are replaced without
+    ``overwrite``, since only the strips they were made from changed.
     """
     out_dir = Path(out_dir)
     targets = {s: out_dir / f"{name}_{s}.tfrecords" for s in SPLITS}
+    sidecar = provenance_path(out_dir, name)
     tmps = {s: _atomic_target(path) for s, path in targets.items()}  # fresh names: nobody's files
     try:
         for s in SPLITS:  # write all three aside first: refuse before touching any existing file
             write_records(tmps[s], splits[s].images, splits[s].labels, splits[s].filenames, overwrite=True)
         clash = [p for s, p in targets.items() if p.exists() and not _same_bytes(tmps[s], p)]
-        if clash and not overwrite:
+        if clash and not overwrite and not _rewritable(targets, sidecar, provenance):
             raise FileExistsError(f"{', '.join(str(p) for p in clash)} already exist(s) with a different "
                                   f"dataset; pass overwrite=True (OVERWRITE = True in chapter 03) to "
                                   f"replace them, or choose another name / folder")
@@ -507,6 +543,13 @@ def write_splits(splits: Mapping[str, Split], out_dir: str | Path, name: str = "
         for tmp in tmps.values():
             if tmp.exists():
                 tmp.unlink()
+    if provenance is not None:
+        record = {"provenance": dict(provenance), "sha256": {s: _file_sha256(p) for s, p in targets.items()}}
+        tmp = _atomic_target(sidecar)
+        tmp.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+        os.replace(tmp, sidecar)
+    elif sidecar.exists():
+        sidecar.unlink()  # records of unknown provenance now: the old note would vouch for them
     return targets
 
 

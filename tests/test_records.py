@@ -1,6 +1,8 @@
 """spectral_nb.records: nnSIC-schema TFRecords, leak-free splits, tf.data pipelines, downloads."""
 from __future__ import annotations
 
+import json
+
 import functools
 import hashlib
 import http.server
@@ -406,6 +408,36 @@ def test_write_splits_refuses_then_overwrites(tmp_path, split_data):
     records.write_splits(other, tmp_path, "demo", overwrite=True)
     assert files["test"].read_bytes() != before[files["test"]]
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in files.values())
+
+
+def test_write_splits_replaces_its_own_stale_records_but_not_edited_or_foreign_ones(tmp_path, split_data):
+    """Records written with a provenance (chapter 03: the strips' source and the split settings)
+    are stale derived data once their strips change (a recut, a newer generator): the same
+    provenance replaces them without overwrite=True. Other settings, records without a note, or
+    records changed since they were written are refused as before."""
+    images, labels, names, _ = split_data
+    settings = {"source": "InputData/strips/manifest.csv", "settings": {"seed": 1, "min_per_class": 15}}
+    first = records.make_splits(images, labels, names, min_per_class=15, seed=1)
+    files = records.write_splits(first, tmp_path, "demo", provenance=settings)
+    sidecar = records.provenance_path(tmp_path, "demo")
+    assert json.loads(sidecar.read_text())["provenance"] == settings
+    recut = records.make_splits(np.clip(images.astype(int) + 3, 0, 255).astype(np.uint8), labels, names,
+                                min_per_class=15, seed=1)  # the same photos, cut again: other bytes
+    records.write_splits(recut, tmp_path, "demo", provenance=settings)  # replaced, no overwrite needed
+    assert np.array_equal(records.load_examples(files["test"])[0], recut["test"].images)
+    other_settings = {**settings, "settings": {"seed": 2, "min_per_class": 15}}
+    before = {p: p.read_bytes() for p in files.values()}
+    with pytest.raises(FileExistsError, match="overwrite=True"):
+        records.write_splits(first, tmp_path, "demo", provenance=other_settings)
+    with open(files["vali"], "ab") as f:  # somebody changed a file since: not ours to replace any more
+        f.write(b"\0")
+    with pytest.raises(FileExistsError, match="overwrite=True"):
+        records.write_splits(first, tmp_path, "demo", provenance=settings)
+    assert files["test"].read_bytes() == before[files["test"]]
+    sidecar.unlink()  # records of unknown origin (an older book wrote no note): refused
+    files["vali"].write_bytes(before[files["vali"]])
+    with pytest.raises(FileExistsError, match="overwrite=True"):
+        records.write_splits(first, tmp_path, "demo", provenance=settings)
 
 
 def test_count_table():
