@@ -46,4 +46,26 @@ NUM_CLASSES: int = len(CLASS_NAMES)
 #: Shape of one preprocessed strip: rows x columns (dispersion axis) x RGB, dtype uint8.
 STRIP_SHAPE: tuple[int, int, int] = (15, 480, 3)
 
-__all__ = ["CLASS_NAMES", "CLASS_SOURCES", "NUM_CLASSES", "STRIP_SHAPE", "setup_notebook", "__version__"]
+
+def check_strips(images, one_strip_ok: bool = False):
+    """``images`` as an ``(N, 15, 480, 3) uint8`` array, or a ValueError that says what to do.
+
+    One strip ``(15, 480, 3)`` becomes a batch of one when ``one_strip_ok``; otherwise it is refused
+    (a batch was meant). The one check of the strips contract, for the model and the analysis.
+    """
+    import numpy as np
+
+    images = np.asarray(images)
+    if images.ndim == len(STRIP_SHAPE):
+        if not one_strip_ok:
+            raise ValueError(f"images has the shape of one strip {images.shape}; pass a batch, e.g. images[None]")
+        images = images[None]
+    if images.ndim != len(STRIP_SHAPE) + 1 or images.shape[1:] != STRIP_SHAPE:
+        raise ValueError(f"images must have shape (N, {', '.join(map(str, STRIP_SHAPE))}), not {images.shape}; "
+                         f"crop photos to strips with spectral_nb.preprocessing first")
+    if images.dtype != np.uint8:
+        raise ValueError(f"images must be uint8 (0-255, as the strips are stored), not {images.dtype}; "
+                         f"convert with np.clip(x, 0, 255).astype(np.uint8) if they are float pixel values")
+    return images
+
+__all__ = ["CLASS_NAMES", "CLASS_SOURCES", "NUM_CLASSES", "STRIP_SHAPE", "check_strips", "setup_notebook", "__version__"]

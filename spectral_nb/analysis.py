@@ -18,7 +18,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from spectral_nb import CLASS_NAMES, NUM_CLASSES, STRIP_SHAPE
+from spectral_nb import CLASS_NAMES, NUM_CLASSES, STRIP_SHAPE, check_strips
 
 #: Label of a prediction that was declined (warp votes disagree, or top probability too low).
 UNKNOWN: int = -1
@@ -296,7 +296,7 @@ def warp_strips(images: np.ndarray, shift_px: float = 0.0, stretch: float = 1.0)
     """Strips moved by ``shift_px`` columns (positive: to the right) and scaled by ``stretch`` about
     their centre along the wavelength axis: ``uint8 (N, 15, 480, 3)``, linear interpolation between
     neighbouring columns, the end columns repeated where the source runs out (as ``records.augment_images``)."""
-    images = _check_strips(images)
+    images = check_strips(images, one_strip_ok=True)
     if stretch <= 0:
         raise ValueError(f"stretch is a positive factor, not {stretch!r}")
     width = images.shape[2]
@@ -317,7 +317,7 @@ def warp_vote_predict(model, images: np.ndarray, views=WARP_VIEWS, batch_size: i
     else :data:`UNKNOWN` ``(N,)``; the probabilities averaged over the views ``(N, 7)`` (test-time
     augmentation); each view's probabilities ``(V, N, 7)``.
     """
-    images = _check_strips(images)
+    images = check_strips(images, one_strip_ok=True)
     view_probs = np.stack([predict_proba(model, warp_strips(images, shift, stretch), batch_size)
                            for shift, stretch in views])
     votes = majority_vote(view_probs.argmax(axis=2))
@@ -328,18 +328,7 @@ def predict_proba(model, images: np.ndarray, batch_size: int = 256) -> np.ndarra
     """Class probabilities ``(N, 7)`` float64 of ``(N, 15, 480, 3) uint8`` strips (or one strip)."""
     from spectral_nb.model import predict_proba as batched_predict_proba
 
-    return batched_predict_proba(model, _check_strips(images), batch_size).astype(np.float64)
-
-
-def _check_strips(images) -> np.ndarray:
-    images = np.asarray(images)
-    if images.ndim == 3:
-        images = images[None]
-    if images.ndim != 4 or images.shape[1:] != STRIP_SHAPE:
-        raise ValueError(f"strips must be (N, {', '.join(map(str, STRIP_SHAPE))}) uint8, got shape {images.shape}")
-    if images.dtype != np.uint8:
-        raise ValueError(f"strips must be uint8 (0..255), got {images.dtype}")
-    return images
+    return batched_predict_proba(model, check_strips(images, one_strip_ok=True), batch_size).astype(np.float64)
 
 
 # --------------------------------------------------------------------------- baselines
@@ -350,7 +339,7 @@ def column_profiles(images: np.ndarray) -> np.ndarray:
 
     The scaling removes exposure, which says nothing about the lamp.
     """
-    images = _check_strips(images)
+    images = check_strips(images, one_strip_ok=True)
     profile = images.astype(np.float32).mean(axis=1)
     peak = profile.reshape(len(profile), -1).max(axis=1)
     return profile / np.maximum(peak, 1e-6)[:, None, None]
@@ -675,7 +664,7 @@ def saliency(model, image: np.ndarray) -> tuple[np.ndarray, int, np.ndarray]:
     """
     import tensorflow as tf
 
-    image = _check_strips(image)[:1]
+    image = check_strips(image, one_strip_ok=True)[:1]
     float_model = _float_input_copy(model)
     x = tf.constant(image.astype(np.float32))
     with tf.GradientTape() as tape:
@@ -718,7 +707,7 @@ def plot_saliency(image: np.ndarray, gradient: np.ndarray, true_label: int, pred
     if fig is None:
         fig = plt.figure(figsize=(9, 3.6))
     ax_strip, ax_profile = fig.subplots(2, 1, sharex=False, gridspec_kw={"height_ratios": [1, 3]})
-    image = _check_strips(image)[0]
+    image = check_strips(image, one_strip_ok=True)[0]
     x = _show_strip_and_profile(ax_strip, ax_profile, image, nm_per_column)
     ax_sal = ax_profile.twinx()
     ax_sal.fill_between(x, column_saliency(gradient), color="k", alpha=0.25, step="mid", label="saliency")

@@ -32,7 +32,7 @@ import numpy as np
 import keras
 from keras import layers
 
-from spectral_nb import NUM_CLASSES, STRIP_SHAPE
+from spectral_nb import NUM_CLASSES, STRIP_SHAPE, check_strips
 
 #: The architectures :func:`build_model` knows.
 MODEL_KINDS: tuple[str, ...] = ("colour", "compact", "m4")
@@ -299,22 +299,9 @@ def load_trained_model(path: str | Path) -> keras.Model:
 # ------------------------------------------------------------------------------ predicting
 
 
-def _check_strips(images) -> np.ndarray:
-    images = np.asarray(images)
-    if images.ndim == len(STRIP_SHAPE):
-        raise ValueError(f"images has the shape of one strip {images.shape}; pass a batch, e.g. images[None]")
-    if images.ndim != len(STRIP_SHAPE) + 1 or images.shape[1:] != STRIP_SHAPE:
-        raise ValueError(f"images must have shape (N, {', '.join(map(str, STRIP_SHAPE))}), not {images.shape}; "
-                         f"crop photos to strips with spectral_nb.preprocessing first")
-    if images.dtype != np.uint8:
-        raise ValueError(f"images must be uint8 (0-255, as the strips are stored), not {images.dtype}; "
-                         f"convert with np.clip(x, 0, 255).astype(np.uint8) if they are float pixel values")
-    return images
-
-
 def predict_proba(model: keras.Model, images, batch_size: int = 256) -> np.ndarray:
     """Class probabilities ``float32 (N, 7)`` of strips ``uint8 (N, 15, 480, 3)``; rows sum to 1."""
-    images = _check_strips(images)
+    images = check_strips(images)
     if len(images) == 0:
         return np.zeros((0, NUM_CLASSES), dtype=np.float32)
     # predict_on_batch per slice: model.predict wraps numpy input in a tf.data pipeline, which

@@ -344,37 +344,30 @@ def group_near_duplicates(images: np.ndarray, filenames: Sequence[str] | None = 
     when their photo names are the same apart from the extension and letter case (nnSIC's
     files are named after Spectral Workbench ids: ``62239.png`` and ``62239.jpg`` are one photo).
     """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
     n = len(images)
-    parent = np.arange(n)
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    def union(i: int, j: int) -> None:
-        ri, rj = find(i), find(j)
-        if ri != rj:
-            parent[max(ri, rj)] = min(ri, rj)
-
-    if filenames is not None:
-        first: dict[str, int] = {}
-        for i, name in enumerate(filenames):
-            key = os.path.splitext(str(name).replace("\\", "/").lower())[0]
-            union(i, first.setdefault(key, i))
+    edges_i: list[np.ndarray] = []
+    edges_j: list[np.ndarray] = []
+    if filenames is not None:  # each strip to the first strip of the same photo name
+        keys = [os.path.splitext(str(name).replace("\\", "/").lower())[0] for name in filenames]
+        _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+        edges_i.append(np.arange(n))
+        edges_j.append(first[inverse.ravel()])
     vectors = strip_profiles(images)
     vectors -= vectors.mean(axis=1, keepdims=True)
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     vectors /= np.where(norms > 0, norms, 1.0)  # a flat (black) strip correlates with nothing but itself
     for start in range(0, n, 1024):  # blocks keep the N x N correlation matrix small
-        corr = vectors[start:start + 1024] @ vectors.T
-        rows, cols = np.nonzero(corr >= threshold)
-        for i, j in zip(rows + start, cols):
-            if i < j:
-                union(int(i), int(j))
-    roots = np.array([find(i) for i in range(n)])
-    _, groups = np.unique(roots, return_inverse=True)
+        rows, cols = np.nonzero(vectors[start:start + 1024] @ vectors.T >= threshold)
+        edges_i.append(rows + start)
+        edges_j.append(cols)
+    i = np.concatenate(edges_i) if edges_i else np.zeros(0, np.int64)
+    j = np.concatenate(edges_j) if edges_j else np.zeros(0, np.int64)
+    graph = coo_matrix((np.ones(len(i), np.int32), (i, j)), shape=(n, n))
+    # components are numbered in order of their first strip, so the same strips give the same groups
+    _, groups = connected_components(graph, directed=False)
     return groups.astype(np.int64)
 
 

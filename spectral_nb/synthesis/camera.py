@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import math
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import numpy as np
 
@@ -65,29 +65,27 @@ class Camera:
     def response(self, nm: np.ndarray) -> np.ndarray:
         """Sensitivity ``(len(nm), 3)`` RGB at wavelengths ``nm`` (nm), never negative."""
         nm = np.asarray(nm, float)
-        table = self._table()
+        table = self._table
         # linear interpolation on a 1-nm table: exact enough (the curves are 30-100 nm wide) and fast
         pos = np.minimum(np.maximum(nm - _RESPONSE_NM[0], 0), _RESPONSE_NM.size - 1.001)  # np.clip, without its overhead
         i0 = pos.astype(np.int64)
         f = (pos - i0)[:, None]
         return table[i0] * (1 - f) + table[i0 + 1] * f
 
+    @cached_property
     def _table(self) -> np.ndarray:
-        cached = self.__dict__.get("_cached_table")
-        if cached is None:
-            nm = _RESPONSE_NM[:, None].astype(np.float32)
-            peaks = np.array(self.peaks, np.float32)
-            fwhm = np.where(nm < peaks, np.array(self.left_fwhm, np.float32), np.array(self.right_fwhm, np.float32))
-            curves = np.exp(np.float32(-2.7726) * ((nm - peaks) / fwhm) ** 2)
-            curves[:, 0] += self.red_blue_lobe * np.exp(np.float32(-2.7726) * ((nm[:, 0] - 440) / 40) ** 2)
-            cut = 1 / (1 + np.exp(np.minimum((nm - self.ir_cut_50) / self.ir_cut_width, 60)))
-            if self.nir_leak > 0:  # the same in all three channels (a little more in red), before the IR cut
-                ramp = np.float32(self.nir_leak) / (1 + np.exp(-(nm[:, 0] - np.float32(self.nir_leak_nm)) / 20))
-                curves += ramp[:, None] * np.array([1.2, 1.0, 1.0], np.float32)
-            cut = cut / (1 + np.exp(np.minimum((self.uv_cut_50 - nm) / 6, 60)))
-            cached = (curves * cut * np.array(self.gains, np.float32)).astype(float)
-            object.__setattr__(self, "_cached_table", cached)  # a cache of derived data, not state
-        return cached
+        """The sensitivities on :data:`_RESPONSE_NM` ``(601, 3)``, computed once per camera."""
+        nm = _RESPONSE_NM[:, None].astype(np.float32)
+        peaks = np.array(self.peaks, np.float32)
+        fwhm = np.where(nm < peaks, np.array(self.left_fwhm, np.float32), np.array(self.right_fwhm, np.float32))
+        curves = np.exp(np.float32(-2.7726) * ((nm - peaks) / fwhm) ** 2)
+        curves[:, 0] += self.red_blue_lobe * np.exp(np.float32(-2.7726) * ((nm[:, 0] - 440) / 40) ** 2)
+        cut = 1 / (1 + np.exp(np.minimum((nm - self.ir_cut_50) / self.ir_cut_width, 60)))
+        if self.nir_leak > 0:  # the same in all three channels (a little more in red), before the IR cut
+            ramp = np.float32(self.nir_leak) / (1 + np.exp(-(nm[:, 0] - np.float32(self.nir_leak_nm)) / 20))
+            curves += ramp[:, None] * np.array([1.2, 1.0, 1.0], np.float32)
+        cut = cut / (1 + np.exp(np.minimum((self.uv_cut_50 - nm) / 6, 60)))
+        return (curves * cut * np.array(self.gains, np.float32)).astype(float)
 
 
 def sample_camera(rng: np.random.Generator) -> Camera:
@@ -218,7 +216,7 @@ def render_profile(spectrum: Spectrum, instrument: Instrument, camera: Camera, n
 def _white_balance_gains(camera: Camera, rng: np.random.Generator, signal: np.ndarray) -> np.ndarray:
     """Gains a camera applies: a preset (blackbody 2800-7500 K made grey), sometimes auto (grey world)."""
     nm = _RESPONSE_NM[80:481:5]  # 380-780 nm
-    ref = (_planck(nm, rng.uniform(2800, 7500))[:, None] * camera._table()[80:481:5]).sum(axis=0)
+    ref = (_planck(nm, rng.uniform(2800, 7500))[:, None] * camera._table[80:481:5]).sum(axis=0)
     gains = ref[1] / ref
     if rng.random() < 0.4:  # auto white balance pulls the picture's average towards grey
         mean = signal.reshape(-1, 3).mean(axis=0) * gains + 1e-9
