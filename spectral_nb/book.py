@@ -30,6 +30,11 @@ CHAPTERS: tuple[str, ...] = (
 
 _TRUE = {"1", "true", "yes", "on"}
 
+#: The kernel every chapter names, exactly as ipykernel's ``python3`` kernel describes itself: a
+#: notebook whose stored kernelspec differs (e.g. display name "Python 3") is changed by JupyterLab as
+#: soon as it opens, and shows as modified before the reader has touched it.
+KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+
 
 class MissingInputError(FileNotFoundError):
     """An input that an earlier chapter writes is missing: the message names that chapter.
@@ -235,6 +240,7 @@ def figure_png(fig, dpi: int = 80) -> bytes:
 def clean_notebook(nb, root: Path) -> None:
     """Remove what differs from run to run or machine to machine from an executed notebook."""
     nb.metadata.pop("widgets", None) if _widget_state_is_empty(nb) else None
+    nb.metadata["kernelspec"] = dict(KERNELSPEC)  # as JupyterLab writes it, so the chapter opens unmodified
     replacements = [(str(root), "."), (str(Path.home()), "~")]
     for cell in nb.cells:
         cell.metadata.pop("execution", None)

@@ -52,7 +52,8 @@ class PreprocessParams:
     """Every knob of the pipeline; the defaults work on the synthetic photos and typical real ones.
 
     dispersion: "auto", "horizontal" or "vertical".
-    order: "auto" (detect red-left and flip to blue-left), "as_is", or "flip".
+    order: "auto" (detect red-left and mirror it to blue-left), "as_is" (the strip's ends where the
+        photo has them), or "flip" (mirror left-right); the panel labels them :data:`ORDER_LABELS`.
     band_threshold: the band's rows are those brighter than this fraction of its peak above the
         background (0-1; lower takes more of the band's soft edges).
     band_margin: extra rows above and below the band, as a fraction of its height.
@@ -856,8 +857,21 @@ def _write_csv(path: Path, columns: Sequence[str], rows: Iterable[dict]) -> None
 
 
 # ------------------------------------------------------------------------------------ figures and widgets
+#: The panel's names for ``PreprocessParams.order``: what each choice does to the strip.
+ORDER_LABELS = {"auto": "auto", "as_is": "as the photo is", "flip": "mirror left-right"}
+
+
+def orientation_note(order: str, flipped: bool) -> str:
+    """What was done to the strip's left-right orientation, in words (the preview's title)."""
+    if order == "auto":
+        return ("auto: mirrored left-right (the blue end was on the right)" if flipped
+                else "auto: as the photo is (the blue end is already on the left)")
+    return "mirrored left-right (chosen by hand)" if order == "flip" else "as the photo is (chosen by hand: not mirrored)"
+
+
 def crop_preview(photo, params: PreprocessParams | None = None, fig=None, name: str | None = None):
-    """Figure: the photo with the crop box, the strip, and its R, G, B profiles (blue end left).
+    """Figure: the photo with the crop box, the strip, and its R, G, B profiles (blue end left); the
+    title says what was decided and done (dispersion, mirrored or not: :func:`orientation_note`).
 
     Returns ``(fig, strip, report)``; on a photo without a spectrum the figure says why and
     ``strip`` and ``report`` are None. The widget panel of :func:`make_panel` only calls this.
@@ -883,17 +897,19 @@ def crop_preview(photo, params: PreprocessParams | None = None, fig=None, name: 
     try:
         strip, report = preprocess_photo(image, params, name=name)
     except PhotoError as error:
-        ax_photo.set_title(str(error), fontsize=9, loc="left", color="tab:red")
+        fig.suptitle(str(error), x=0.01, ha="left", fontsize=9, color="tab:red", wrap=True)
         ax_strip.set_axis_off()
         ax_prof.set_axis_off()
         return fig, None, None
     x0, y0, x1, y1 = report["box"]
     ax_photo.plot([x0, x1, x1, x0, x0], [y0, y0, y1, y1, y0], color="white", lw=1.2, ls="--")
     conf = report["confidences"]
-    ax_photo.set_title(f"{name}: {report['dispersion']} dispersion{', flipped to blue-left' if report['flipped'] else ''}"
-                       f", tilt {report['tilt_deg']:.1f}°, box {report['box']} · confidence dispersion "
-                       f"{conf['dispersion']:.2f}, order {conf['order']:.2f}, band {conf['band']:.2f}",
-                       fontsize=8, loc="left")
+    # across the whole figure, on two lines: a title over the photo's axes ran past the figure's edge
+    fig.suptitle(f"{name}: {report['dispersion']} dispersion{' (turned: the top end goes left)' if report['rotated'] else ''}"
+                 f" · {orientation_note(params.order, report['flipped'])}\n"
+                 f"tilt {report['tilt_deg']:.1f}°, box {report['box']} · confidence: dispersion "
+                 f"{conf['dispersion']:.2f}, left-right {conf['order']:.2f}, band {conf['band']:.2f}",
+                 x=0.01, ha="left", fontsize=9)
     ax_strip.imshow(strip, aspect="auto")
     ax_strip.set_xticks([])
     ax_strip.set_yticks([])
@@ -998,8 +1014,9 @@ def make_panel(photos: Sequence[str | Path], params: PreprocessParams | None = N
 
     "Apply to all" runs :func:`preprocess_folder` on ``photos_dir`` into ``strips_dir`` with a
     progress bar and a summary of skipped photos; "Save parameters" writes ``params_path``. The
-    current parameters are ``panel.state["params"]``; the last preview's strip and report are
-    ``panel.state["strip"]`` and ``panel.state["report"]``. Tests drive it by setting ``.value``.
+    current parameters are ``panel.state["params"]``, the last saved ones ``panel.state["saved"]`` (the
+    message says when they differ); the last preview's strip and report are ``panel.state["strip"]``
+    and ``panel.state["report"]``. Tests drive it by setting ``.value``.
     """
     import ipywidgets as widgets
     import matplotlib.pyplot as plt
@@ -1012,29 +1029,46 @@ def make_panel(photos: Sequence[str | Path], params: PreprocessParams | None = N
         raise ValueError("make_panel needs at least one photo")
     style = {"description_width": "130px"}
     layout = widgets.Layout(width="420px")
+    row = widgets.Layout(display="flex", align_items="center")  # the description left of the buttons, as for the sliders
+    # every control gets a tooltip: without one the browser shows "null" over its label
     photo = widgets.Dropdown(options=[(p.name, str(p)) for p in photos], value=str(photos[0]),
-                             description="photo", style=style, layout=layout)
+                             description="photo", tooltip="the photo the preview shows", style=style, layout=layout)
     controls = {
-        "dispersion": widgets.ToggleButtons(options=["auto", "horizontal", "vertical"], value=base.dispersion,
-                                            description="dispersion", style=style),
-        "order": widgets.ToggleButtons(options=["auto", "as_is", "flip"], value=base.order,
-                                       description="blue-left", style=style),
+        "dispersion": widgets.ToggleButtons(
+            options=["auto", "horizontal", "vertical"], value=base.dispersion, description="dispersion",
+            tooltip="which way the light spreads in the photo",
+            tooltips=["find which way the light spreads", "the spectrum runs across the photo",
+                      "the spectrum runs up and down the photo: turned, its top end goes left"],
+            style=style, layout=row),
+        "order": widgets.ToggleButtons(
+            options=[(label, value) for value, label in ORDER_LABELS.items()], value=base.order,
+            description="left-right", tooltip="which end of the strip goes left: blue, as the model expects",
+            tooltips=["find the blue end and put it on the left", "keep the strip's ends where the photo has them",
+                      "mirror the strip: its right end goes left"],
+            style=style, layout=row),
         "band_threshold": widgets.FloatSlider(value=base.band_threshold, min=0.02, max=0.9, step=0.01,
-                                              description="band threshold", style=style, layout=layout),
+                                              description="band threshold", style=style, layout=layout,
+                                              tooltip="rows count as band where brighter than this fraction of its peak"),
         "band_margin": widgets.FloatSlider(value=base.band_margin, min=0.0, max=1.0, step=0.05,
-                                           description="band margin", style=style, layout=layout),
+                                           description="band margin", style=style, layout=layout,
+                                           tooltip="extra rows above and below the band, as a fraction of its height"),
         "extent_threshold": widgets.FloatSlider(value=base.extent_threshold, min=0.01, max=0.5, step=0.01,
-                                                description="extent threshold", style=style, layout=layout),
+                                                description="extent threshold", style=style, layout=layout,
+                                                tooltip="columns count as spectrum where brighter than this fraction of its peak"),
         "extent_margin": widgets.FloatSlider(value=base.extent_margin, min=0.0, max=0.3, step=0.01,
-                                             description="extent margin", style=style, layout=layout),
-        "follow_tilt": widgets.Checkbox(value=base.follow_tilt, description="follow tilt and curvature", style=style),
+                                             description="extent margin", style=style, layout=layout,
+                                             tooltip="extra columns at both ends, as a fraction of the spectrum's length"),
+        # as wide as the sliders: at the default width the label was cut to "follow tilt and curv..."
+        "follow_tilt": widgets.Checkbox(value=base.follow_tilt, description="follow tilt and curvature", style=style,
+                                        layout=layout, tooltip="straighten a tilted or curved band before cutting it"),
     }
     preview = widgets.Image(format="png", layout=widgets.Layout(width="800px"))
     message = widgets.HTML()
-    progress = widgets.IntProgress(value=0, min=0, max=1, description="apply to all", style=style, layout=layout)
+    progress = widgets.IntProgress(value=0, min=0, max=1, description="apply to all", style=style, layout=layout,
+                                   tooltip="photos cut by \"Apply to all photos\"")
     apply_button = widgets.Button(description="Apply to all photos", disabled=photos_dir is None or strips_dir is None)
     save_button = widgets.Button(description="Save parameters", disabled=params_path is None)
-    state: dict = {"params": base, "strip": None, "report": None, "result": None, "fig": None}
+    state: dict = {"params": base, "strip": None, "report": None, "result": None, "fig": None, "saved": None}
 
     def refresh(_change=None):
         try:
@@ -1045,7 +1079,15 @@ def make_panel(photos: Sequence[str | Path], params: PreprocessParams | None = N
         fig, strip, report = crop_preview(photo.value, state["params"], fig=plt.figure(figsize=(10, 6)))
         state.update(strip=strip, report=report, fig=fig)
         preview.value = figure_png(fig)
-        message.value = "" if report is not None else "<b>no strip</b>: see the figure's message"
+        if report is None:
+            message.value = "<b>no strip</b>: see the figure's message"
+        elif state["saved"] is not None and state["params"] != state["saved"]:
+            # a browser holds back slider moves while the kernel is busy, and sends a click at once: a
+            # "Save" right after a move can reach the kernel first, so say when the file is behind
+            message.value = (f"<b>not saved</b>: the parameters changed since {Path(params_path).name} was saved; "
+                             "press Save parameters again to keep them")
+        else:
+            message.value = ""
 
     def apply_all(_button=None):
         progress.value = 0
@@ -1060,6 +1102,7 @@ def make_panel(photos: Sequence[str | Path], params: PreprocessParams | None = N
 
     def save(_button=None):
         path = save_params(state["params"], params_path)
+        state["saved"] = state["params"]
         message.value = f"saved to {path.name}"
 
     photo.observe(refresh, names="value")

@@ -72,6 +72,21 @@ def test_clean_notebook_removes_absolute_paths_and_timings():
     assert nb.cells[0].outputs[0]["text"] == "wrote ./InputData/x.csv\n"
 
 
+def test_every_chapter_names_its_kernel_as_the_kernel_does():
+    """JupyterLab rewrites a kernelspec that differs from the running kernel's (display name "Python 3"
+    for ipykernel's "Python 3 (ipykernel)") on opening, so the chapter showed as modified untouched."""
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    installed = KernelSpecManager().get_kernel_spec("python3")
+    expected = {"display_name": installed.display_name, "language": installed.language, "name": "python3"}
+    assert book.KERNELSPEC == expected
+    for name in book.CHAPTERS:
+        assert json.loads((NOTEBOOKS / name).read_text())["metadata"]["kernelspec"] == expected, name
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}})
+    book.clean_notebook(nb, ROOT)
+    assert nb.metadata["kernelspec"] == expected
+
+
 def test_cli_rejects_an_unknown_chapter():
     result = subprocess.run([sys.executable, "-m", "spectral_nb", "book", "--chapters", "42"],
                             capture_output=True, text=True, cwd=ROOT)

@@ -282,6 +282,43 @@ def test_crop_preview_draws_and_reports():
     assert strip is None and report is None
 
 
+def test_preview_title_says_what_was_done_and_fits_the_figure():
+    """The preview's title names the orientation as the panel's control does (auto / as the photo is /
+    mirror left-right) and says whether the strip was mirrored; it stays inside the figure."""
+    import matplotlib
+    matplotlib.use("Agg")
+    red_left, blue_left = rainbow_photo(red_left=True), rainbow_photo()
+    cases = [(red_left, "auto", True, "auto: mirrored left-right (the blue end was on the right)"),
+             (blue_left, "auto", False, "auto: as the photo is (the blue end is already on the left)"),
+             (red_left, "as_is", False, "as the photo is (chosen by hand: not mirrored)"),
+             (blue_left, "flip", True, "mirrored left-right (chosen by hand)")]
+    for photo, order, flipped, note in cases:
+        fig, strip, report = pp.crop_preview(photo, pp.PreprocessParams(order=order), name="drawn.png")
+        assert report["flipped"] is flipped
+        title = fig.get_suptitle()
+        assert title.startswith("drawn.png: horizontal dispersion · " + note), title
+        fig.canvas.draw()
+        extent = fig._suptitle.get_window_extent()
+        assert fig.bbox.x0 <= extent.x0 and extent.x1 <= fig.bbox.x1, f"the title runs past the figure: {title}"
+    fig, _, _ = pp.crop_preview(rainbow_photo(vertical=True), name="tall.png")
+    assert fig.get_suptitle().startswith("tall.png: vertical dispersion (turned: the top end goes left) · auto")
+
+
+def test_panel_controls_are_named_for_what_they_do(tmp_path):
+    import matplotlib
+    matplotlib.use("Agg")
+    photos = tmp_path / "photos"
+    make_folder(photos, bad=False)
+    panel = pp.make_panel(sorted(photos.rglob("*.jpg"))[:1])
+    order = panel.controls["order"]
+    assert order._options_labels == ("auto", "as the photo is", "mirror left-right")
+    assert [value for _, value in order.options] == ["auto", "as_is", "flip"] and order.value == "auto"
+    order.value = "flip"  # the label "mirror left-right" sets the parameter "flip"
+    assert panel.state["params"].order == "flip" and "mirrored left-right" in panel.state["fig"].get_suptitle()
+    # the checkbox is as wide as the sliders, so its label is not cut to "follow tilt and curv..."
+    assert panel.controls["follow_tilt"].layout.width == panel.controls["band_threshold"].layout.width == "420px"
+
+
 def test_plot_blue_side_shows_the_hue_run_and_the_decision():
     import matplotlib
     matplotlib.use("Agg")
@@ -317,6 +354,27 @@ def test_panel_driven_headless(tmp_path):
     panel.apply_button.click()
     assert panel.state["result"].written == len(files)
     assert panel.progress.value == panel.progress.max == len(files)
+
+
+def test_panel_says_when_the_saved_file_is_behind_the_sliders(tmp_path):
+    """A browser sends a click at once but holds back slider moves while the kernel is busy, so "Save"
+    can reach the kernel before the last move: the message must then say the file is behind."""
+    import matplotlib
+    matplotlib.use("Agg")
+    photos = tmp_path / "photos"
+    make_folder(photos, bad=False)
+    panel = pp.make_panel(sorted(photos.rglob("*.jpg"))[:2], params_path=tmp_path / "params.json")
+    panel.controls["band_threshold"].value = 0.21
+    panel.save_button.click()  # arrives before the move to 0.25 that the reader made first
+    assert panel.message.value == "saved to params.json" and pp.load_params(tmp_path / "params.json").band_threshold == 0.21
+    panel.controls["band_threshold"].value = 0.25
+    assert panel.message.value.startswith("<b>not saved</b>: the parameters changed since params.json was saved")
+    panel.photo.value = panel.photo.options[1][1]  # another photo is no change of the parameters
+    assert "not saved" in panel.message.value
+    panel.save_button.click()
+    assert panel.message.value == "saved to params.json" and pp.load_params(tmp_path / "params.json") == panel.state["saved"]
+    panel.photo.value = panel.photo.options[0][1]
+    assert panel.message.value == ""
 
 
 def test_panel_parameters_round_trip_the_browsers_floats(tmp_path):
