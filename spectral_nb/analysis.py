@@ -11,7 +11,6 @@ to one. Strips are ``(N, 15, 480, 3) uint8`` with blue on the left.
 """
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Sequence
@@ -505,7 +504,7 @@ def plot_confusion_matrix(cm: np.ndarray, normalise: bool = False, class_names: 
     ax = _axes(ax)
     cm = np.asarray(cm)
     values = normalise_rows(cm) if normalise else cm
-    image = ax.imshow(values, cmap="Blues", vmin=0, vmax=1 if normalise else max(int(cm.max()), 1))
+    ax.imshow(values, cmap="Blues", vmin=0, vmax=1 if normalise else max(int(cm.max()), 1))
     k = len(class_names)
     ticks = np.arange(k)
     ax.set_xticks(ticks, class_names, rotation=45, ha="right")
@@ -740,17 +739,12 @@ def plot_saliency(image: np.ndarray, gradient: np.ndarray, true_label: int, pred
 
 
 def photo_from_bytes(data: bytes, name: str = "uploaded photo") -> np.ndarray:
-    """Decode JPEG/PNG bytes (e.g. from a FileUpload widget) into ``(H, W, 3) uint8`` RGB."""
-    from PIL import Image, UnidentifiedImageError, ImageOps
+    """Decode image bytes (e.g. from a FileUpload widget) into ``(H, W, 3) uint8`` RGB, with the same
+    guards as a path (``preprocessing.load_photo``: size limit, EXIF rotation, RGBA, 16-bit);
+    raises ``preprocessing.PhotoError`` (a ValueError) naming ``name``."""
+    from spectral_nb.preprocessing import load_photo
 
-    try:
-        with Image.open(io.BytesIO(bytes(data))) as img:
-            return np.asarray(ImageOps.exif_transpose(img).convert("RGB"))
-    except UnidentifiedImageError:
-        raise ValueError(f"{name}: not an image this book can read (JPEG or PNG expected)") from None
-    except OSError as error:  # a truncated or damaged file: PIL's reason, without object reprs
-        reason = str(error).split(" <")[0]
-        raise ValueError(f"{name}: a damaged image ({reason}); save it again as JPEG or PNG") from None
+    return load_photo(bytes(data), name=name)
 
 
 def classify_photo(photo, model, params=None, threshold: float = 0.5,

@@ -9,6 +9,7 @@ from PIL import Image
 
 from spectral_nb import STRIP_SHAPE, preprocessing as pp
 from spectral_nb import synthesis
+from spectral_nb.preprocessing.panel import _snapped
 
 
 iou = pp.box_iou
@@ -395,7 +396,7 @@ def test_panel_parameters_round_trip_the_browsers_floats(tmp_path):
     panel.controls["band_threshold"].value = 0.2
     assert panel.state["params"] == before
     # the snapping itself, without widgets
-    assert pp._snapped(0.30000000000000004, 0.05, 0.2) == 0.3 and pp._snapped("auto", None, "auto") == "auto"
+    assert _snapped(0.30000000000000004, 0.05, 0.2) == 0.3 and _snapped("auto", None, "auto") == "auto"
 
 
 def test_second_order_and_zero_order_are_left_out_and_faint_ends_kept():

@@ -1,0 +1,119 @@
+"""Cutting the strip: straighten the band, cut it, resize it; :func:`preprocess_photo` chains every step."""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from spectral_nb import STRIP_SHAPE
+from spectral_nb.preprocessing.params import PhotoError, PreprocessParams
+from spectral_nb.preprocessing.photo import _name, load_photo
+from spectral_nb.preprocessing.decisions import (Band, _brightest, _sample_along_band, shrink_photo, find_band,
+                                                 find_blue_side, find_dispersion)
+
+
+# ------------------------------------------------------------------------------------ cutting
+def cut_strip(image: np.ndarray, band: Band, flip: bool) -> np.ndarray:
+    """Straighten and cut ``band`` from a horizontal-dispersion ``(H, W, 3) uint8`` image -> strip.
+
+    The band's rows are sampled at 4x the strip's 15 rows (then averaged down) so a thin band is
+    not aliased; columns are resized with Pillow's area-aware filter. Returns ``(15, 480, 3) uint8``.
+    """
+    from PIL import Image
+
+    rows, cols, _ = STRIP_SHAPE
+    x0, x1 = max(0, band.x0), min(image.shape[1], band.x1)
+    if x1 - x0 < 2:
+        raise PhotoError("the band is less than 2 pixels long")
+    n = rows * 4
+    offsets = (np.arange(n) + 0.5) / n * 2 * band.half_height - band.half_height
+    crop = _sample_along_band(image, band, offsets, x0, x1)
+    crop = crop.reshape(rows, 4, x1 - x0, 3).mean(axis=1)
+    if flip:
+        crop = crop[:, ::-1]
+    crop = np.clip(crop + 0.5, 0, 255).astype(np.uint8)
+    return np.asarray(Image.fromarray(np.ascontiguousarray(crop)).resize((cols, rows), Image.BOX))
+
+
+def _to_horizontal(image: np.ndarray, dispersion: str) -> np.ndarray:
+    return image.transpose(1, 0, 2) if dispersion == "vertical" else image
+
+
+def preprocess_photo(photo, params: PreprocessParams | None = None, name: str | None = None) -> tuple[np.ndarray, dict]:
+    """One raw photo (path, bytes or ``(H, W, 3)`` array) -> ``(strip (15, 480, 3) uint8, report)``.
+
+    The report: ``photo`` (name), ``size`` (W, H), ``dispersion``, ``rotated`` (a vertical
+    spectrum turned horizontal), ``flipped`` (red-left turned blue-left), ``box`` (x0, y0, x1, y1)
+    in the photo's pixels with exclusive ends, ``tilt_deg``, ``curvature_px``, ``confidence``
+    (the lowest of the three decisions', 0-1) and ``confidences`` per decision.
+    Raises :class:`PhotoError` (a ValueError) naming the photo when it holds no usable spectrum.
+    """
+    params = params or PreprocessParams()
+    name = name or _name(photo)
+    image = load_photo(photo, params.max_pixels, name)
+    small, factor = shrink_photo(image, params.analysis_size)
+    bright = _brightest(small)
+    contrast = float(np.percentile(bright, 99.9) - np.median(bright))
+    if contrast < params.min_contrast:
+        what = "all dark" if np.percentile(bright, 99.9) < 0.1 else "nearly uniform"
+        raise PhotoError(f"{name}: no spectrum found: the photo is {what} (its brightest part is only "
+                         f"{contrast:.2f} above the background; min_contrast is {params.min_contrast})")
+
+    if params.dispersion == "auto":
+        dispersion, dispersion_conf = find_dispersion(small)
+    else:
+        dispersion, dispersion_conf = params.dispersion, 1.0
+    image_h = _to_horizontal(image, dispersion)
+    small_h = _to_horizontal(small, dispersion)
+
+    if params.manual_box is not None:
+        x0, y0, x1, y1 = params.manual_box
+        if dispersion == "vertical":
+            x0, y0, x1, y1 = y0, x0, y1, x1
+        hh, ww = image_h.shape[:2]
+        x0, x1 = max(0, min(x0, ww - 1)), max(1, min(x1, ww))
+        y0, y1 = max(0, min(y0, hh - 1)), max(1, min(y1, hh))
+        if x1 - x0 < 2 or y1 - y0 < 1:
+            raise PhotoError(f"{name}: manual_box {params.manual_box} lies outside the {image.shape[1]} x {image.shape[0]} photo")
+        band = Band(x0, x1, ((y0 + y1 - 1) / 2, 0.0, 0.0), (y1 - y0) / 2, 1.0, (x0 + x1 - 1) / 2, 1.0)
+    else:
+        band = find_band(small_h, params).scaled(factor)
+        if band.x1 - band.x0 < 8 or band.confidence < 0.02:
+            raise PhotoError(f"{name}: no spectrum found: no band stands out from the background "
+                             f"(band confidence {band.confidence:.2f}); try a manual_box")
+
+    strip = cut_strip(image_h, band, flip=False)
+    if params.order == "auto":
+        blue_left, order_conf = find_blue_side(strip)
+        flip = not blue_left
+    else:
+        flip, order_conf = params.order == "flip", 1.0
+    if flip:
+        strip = np.ascontiguousarray(strip[:, ::-1])
+
+    bx0, by0, bx1, by1 = band.box(image_h.shape[1], image_h.shape[0])
+    box = (by0, bx0, by1, bx1) if dispersion == "vertical" else (bx0, by0, bx1, by1)
+    confidences = {"dispersion": round(dispersion_conf, 3), "order": round(order_conf, 3),
+                   "band": round(band.confidence, 3)}
+    report = {
+        "photo": name,
+        "size": (int(image.shape[1]), int(image.shape[0])),
+        "dispersion": dispersion,
+        "rotated": dispersion == "vertical",
+        "flipped": bool(flip),
+        "box": tuple(int(v) for v in box),
+        "tilt_deg": round(float(np.degrees(np.arctan(band.coefficients[1] / band.x_half))), 2),
+        "curvature_px": round(float(band.coefficients[2]), 2),
+        "confidence": float(min(confidences.values())),
+        "confidences": confidences,
+    }
+    return strip, report
+
+
+def box_iou(a: Sequence[int], b: Sequence[int]) -> float:
+    """Intersection over union of two boxes (x0, y0, x1, y1), exclusive ends: 1 for the same box."""
+    ix = max(0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
