@@ -451,3 +451,59 @@ def test_blue_side_of_one_colour_bands_and_a_purple_violet_end():
     band = _strip_of(8 + 240 * hues * np.exp(-4 * t)[:, None])
     assert pp.find_blue_side(band)[0] and not pp.find_blue_side(band[:, ::-1])[0]
     assert pp.find_blue_side(band)[1] > pp.ONE_COLOUR_CONFIDENCE
+
+
+def _app_screenshot(rng: np.random.Generator) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """A drawn spectrometer-app window (as PySpectrometer shows one): a white plot area with grid
+    lines, a filled rainbow curve, labels and a title, and the camera's picture, a noisy band of a
+    mercury lamp 760 x 50 pixels, at a known place above the plot. Returns it and that box."""
+    from PIL import Image, ImageDraw
+
+    h, w = 480, 800
+    screen = Image.new("RGB", (w, h), (255, 255, 255))
+    draw = ImageDraw.Draw(screen)
+    draw.rectangle((0, 0, w, 70), fill=(0, 0, 0))
+    draw.text((10, 20), "Spectrometer 2  (calibrated, gain 10)", fill=(255, 255, 0))
+    for x in range(20, w, 60):  # the grid
+        draw.line((x, 200, x, h - 20), fill=(200, 200, 200))
+    hue = np.linspace(0, 1, w)
+    colours = (255 * np.stack([np.clip(1.5 - np.abs(hue - p) * 4, 0, 1) for p in (0.9, 0.5, 0.1)], 1)).astype(int)
+    curve = 200 + (h - 220) * (1 - np.exp(-((np.arange(w) - 420) / 160.0) ** 2))
+    for x in range(w):  # the filled curve, one flat colour per column
+        draw.line((x, int(curve[x]), x, h - 20), fill=tuple(int(c) for c in colours[x]))
+    for x in (120, 330, 520):
+        draw.rectangle((x, 210, x + 50, 224), fill=(255, 255, 0))
+        draw.text((x + 3, 211), "546nm", fill=(0, 0, 0))
+    photo, truth = synthesis.render_photo(1, np.random.default_rng(11))
+    x0, y0, x1, y1 = truth["band_box"]
+    band = photo[y0:y1, x0:x1] if truth["dispersion"] == "horizontal" else photo[y0:y1, x0:x1].transpose(1, 0, 2)
+    if not truth["blue_first"]:
+        band = band[:, ::-1]
+    camera = np.asarray(Image.fromarray(np.ascontiguousarray(band)).resize((760, 50)), dtype=np.int16)
+    camera = np.clip(camera + rng.normal(0, 3, camera.shape), 0, 255).astype(np.uint8)  # a camera's noise
+    array = np.asarray(screen).copy()
+    box = (20, 90, 780, 140)
+    array[box[1]:box[3], box[0]:box[2]] = camera
+    return array, box
+
+
+def test_an_app_screenshot_is_cut_at_the_camera_picture_not_the_plotted_graph():
+    """A screenshot of a spectrometer app (a band above a plotted graph) is recognised by its drawn,
+    exactly flat graphics; the band is looked for in the camera's picture only. A camera photo is
+    not taken for a screenshot."""
+    screen, truth = _app_screenshot(np.random.default_rng(0))
+    assert pp.screen_capture_share(screen) >= pp.SCREEN_CAPTURE_SHARE
+    view = pp.find_camera_view(screen)
+    assert pp.box_iou(view, truth) > 0.8, view
+    strip, report = pp.preprocess_photo(screen, name="screenshot.png")
+    assert report["camera_view"] is not None
+    x0, y0, x1, y1 = report["box"]
+    assert truth[1] - 3 <= y0 and y1 <= truth[3] + 3 and x1 - x0 > 300, report["box"]  # inside the picture's rows
+    assert report["dispersion"] == "horizontal" and not report["flipped"]
+    photo, _ = synthesis.render_photo(1, np.random.default_rng(11))
+    assert pp.screen_capture_share(photo) < pp.SCREEN_CAPTURE_SHARE
+    assert pp.preprocess_photo(photo)[1]["camera_view"] is None
+    blank = np.full((300, 400, 3), 255, np.uint8)
+    blank[:40] = 90  # a screenshot of an app with no camera picture in it
+    with pytest.raises(pp.PhotoError, match="screenshot"):
+        pp.preprocess_photo(blank, name="blank.png")

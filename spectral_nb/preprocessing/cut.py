@@ -8,8 +8,9 @@ import numpy as np
 from spectral_nb import STRIP_SHAPE
 from spectral_nb.preprocessing.params import PhotoError, PreprocessParams
 from spectral_nb.preprocessing.photo import _name, load_photo
-from spectral_nb.preprocessing.decisions import (Band, _brightest, _sample_along_band, shrink_photo, find_band,
-                                                 find_blue_side, find_dispersion)
+from spectral_nb.preprocessing.decisions import (SCREEN_CAPTURE_SHARE, Band, _brightest, _flat_runs, _sample_along_band,
+                                                 find_band, find_blue_side, find_camera_view, find_dispersion,
+                                                 screen_capture_share, shrink_photo)
 
 
 # ------------------------------------------------------------------------------------ cutting
@@ -45,13 +46,31 @@ def preprocess_photo(photo, params: PreprocessParams | None = None, name: str | 
     The report: ``photo`` (name), ``size`` (W, H), ``dispersion``, ``rotated`` (a vertical
     spectrum turned horizontal), ``flipped`` (red-left turned blue-left), ``box`` (x0, y0, x1, y1)
     in the photo's pixels with exclusive ends, ``tilt_deg``, ``curvature_px``, ``confidence``
-    (the lowest of the three decisions', 0-1) and ``confidences`` per decision.
+    (the lowest of the three decisions', 0-1), ``confidences`` per decision, and ``camera_view``:
+    in an app's screenshot (:data:`~spectral_nb.preprocessing.decisions.SCREEN_CAPTURE_SHARE`) the box
+    of the camera's picture the band was looked for in (:func:`find_camera_view`), else None.
     Raises :class:`PhotoError` (a ValueError) naming the photo when it holds no usable spectrum.
     """
     params = params or PreprocessParams()
     name = name or _name(photo)
     image = load_photo(photo, params.max_pixels, name)
-    small, factor = shrink_photo(image, params.analysis_size)
+    size = (int(image.shape[1]), int(image.shape[0]))
+    view = None
+    if params.manual_box is None and screen_capture_share(image) >= SCREEN_CAPTURE_SHARE:
+        # an app's screenshot: the spectrum is the camera's picture in it, never the plotted graph
+        view = find_camera_view(image)
+        if view is None or min(view[2] - view[0], view[3] - view[1]) < STRIP_SHAPE[0]:
+            raise PhotoError(f"{name}: no spectrum found: this looks like an app's screenshot (drawn graphics "
+                             f"everywhere), and no camera picture stands out in it; crop the photo to the "
+                             f"camera's picture, or give a manual_box")
+        image = image[view[1]:view[3], view[0]:view[2]]
+        # the decisions read the picture without what the app draws over it (graticule lines, a
+        # cursor, labels: flat runs); the strip is cut from the picture as it is
+        drawn = _flat_runs(image)
+        seen = np.where(drawn[:, :, None], np.uint8(0), image)
+    else:
+        seen = image
+    small, factor = shrink_photo(seen, params.analysis_size)
     bright = _brightest(small)
     contrast = float(np.percentile(bright, 99.9) - np.median(bright))
     if contrast < params.min_contrast:
@@ -93,11 +112,14 @@ def preprocess_photo(photo, params: PreprocessParams | None = None, name: str | 
 
     bx0, by0, bx1, by1 = band.box(image_h.shape[1], image_h.shape[0])
     box = (by0, bx0, by1, bx1) if dispersion == "vertical" else (bx0, by0, bx1, by1)
+    if view is not None:  # back to the whole screenshot's pixels
+        box = (box[0] + view[0], box[1] + view[1], box[2] + view[0], box[3] + view[1])
     confidences = {"dispersion": round(dispersion_conf, 3), "order": round(order_conf, 3),
                    "band": round(band.confidence, 3)}
     report = {
         "photo": name,
-        "size": (int(image.shape[1]), int(image.shape[0])),
+        "size": size,
+        "camera_view": view,
         "dispersion": dispersion,
         "rotated": dispersion == "vertical",
         "flipped": bool(flip),

@@ -379,3 +379,78 @@ def _straighten(image: np.ndarray, band: Band, x0: int, x1: int) -> np.ndarray:
     (the centre line on the middle row)."""
     reach = int(np.ceil(3 * band.half_height))
     return _sample_along_band(image, band, np.arange(-reach, reach + 1, dtype=np.float64), x0, x1)
+
+
+# ------------------------------------------------------------------------------------ app screenshots
+#: A photo is a screen capture (a spectrometer app's window: PySpectrometer, Theremino, ...) when at
+#: least this share of its pixels are lit and lie in flat runs (:func:`_flat_runs`): drawn graphics
+#: (a white plot area, grey window chrome, filled curves) repeat one exact colour over many pixels,
+#: a camera's pixels never do (noise). Chosen on the real photos of raw/ and raw_more/: app
+#: screenshots 0.52-0.65, camera photos at most 0.08 (an annotated one), synthetic photos at most 0.05.
+SCREEN_CAPTURE_SHARE = 0.25
+#: Pixels in a run of at least this many identical neighbours along a row count as drawn (flat).
+FLAT_RUN = 5
+
+
+def _flat_runs(image: np.ndarray, length: int = FLAT_RUN) -> np.ndarray:
+    """``bool (H, W)``: pixels of a ``(H, W, 3)`` image in a horizontal run of ``length`` or more
+    pixels of exactly the same colour."""
+    from scipy.ndimage import maximum_filter1d, uniform_filter1d
+
+    same = np.zeros(image.shape[:2], np.float32)
+    same[:, :-1] = (image[:, 1:] == image[:, :-1]).all(axis=-1)
+    # a run of `length` equal pixels holds `length - 1` equalities in a row; mark every pixel of it
+    starts = uniform_filter1d(same, length - 1, axis=1, origin=-((length - 1) // 2), mode="constant") > 1 - 1e-3
+    return maximum_filter1d(starts.view(np.uint8), length, axis=1, origin=(length - 1) // 2,
+                            mode="constant").astype(bool)
+
+
+def screen_capture_share(image: np.ndarray) -> float:
+    """Share of a ``(H, W, 3) uint8`` photo's pixels that are lit (brightest channel above 60) and
+    flat (:func:`_flat_runs`), on every fourth row: :data:`SCREEN_CAPTURE_SHARE` or more is an app's
+    screenshot."""
+    rows = image[::4]
+    return float(np.mean(_flat_runs(rows) & (_brightest(rows) > 60)))
+
+
+def find_camera_view(image: np.ndarray) -> tuple[int, int, int, int] | None:
+    """The camera's picture inside an app's screenshot: box ``(x0, y0, x1, y1)`` (exclusive ends), or None.
+
+    The camera's pixels are the ones that are not flat (:func:`_flat_runs`); thin strokes (text,
+    plotted curves, grid lines) are opened away, and of the solid regions left the one that is
+    large and fills its bounding box wins (a filled plot under a curve fills only part of its box).
+    Regions beside it in the same rows, or above and below it in the same columns (80 % of the
+    larger span shared), join it: lines
+    the app draws across the picture (a graticule, a cursor) split it, and so does a saturated
+    line whose flat core is cut out with the graphics.
+    """
+    from scipy.ndimage import binary_closing, binary_opening, find_objects, label
+
+    h, w = image.shape[:2]
+    k = max(3, round(min(h, w) / 100))
+    solid = binary_opening(~_flat_runs(image), structure=np.ones((k, k), bool))
+    solid = binary_closing(solid, structure=np.ones((k, k), bool))
+    labels, n = label(solid)
+    if n == 0:
+        return None
+    sizes = np.bincount(labels.ravel())[1:]
+    boxes = [(o[1].start, o[0].start, o[1].stop, o[0].stop) for o in find_objects(labels)]
+    fill = [sizes[i] / ((b[2] - b[0]) * (b[3] - b[1])) for i, b in enumerate(boxes)]
+    best = int(np.argmax([sizes[i] * fill[i] ** 2 for i in range(n)]))
+    x0, y0, x1, y1 = boxes[best]
+    gap = 3 * k
+    grown = True
+    while grown:
+        grown = False
+        for i, (a0, b0, a1, b1) in enumerate(boxes):
+            if fill[i] < 0.5 or (a0 >= x0 and b0 >= y0 and a1 <= x1 and b1 <= y1):
+                continue
+            # the same rows (or columns) as the view, both ways: a title or a caption beside it is not
+            same_rows = min(b1, y1) - max(b0, y0) >= 0.8 * max(b1 - b0, y1 - y0)
+            same_cols = min(a1, x1) - max(a0, x0) >= 0.8 * max(a1 - a0, x1 - x0)
+            near_x = a0 <= x1 + gap and a1 >= x0 - gap
+            near_y = b0 <= y1 + gap and b1 >= y0 - gap
+            if (same_rows and near_x) or (same_cols and near_y):
+                x0, y0, x1, y1 = min(x0, a0), min(y0, b0), max(x1, a1), max(y1, b1)
+                grown = True
+    return int(x0), int(y0), int(x1), int(y1)

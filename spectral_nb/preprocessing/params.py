@@ -9,7 +9,7 @@ from pathlib import Path
 
 
 #: Bumped whenever the algorithm changes, so that resumed batches do not reuse strips cut by an older one.
-ALGORITHM_VERSION = "6"
+ALGORITHM_VERSION = "7"
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 MANIFEST_COLUMNS = ("strip", "label", "photo", "dispersion", "flipped", "confidence")
 
