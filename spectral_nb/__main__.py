@@ -1,20 +1,66 @@
-"""Command line: ``python -m spectral_nb book [--quick] [--chapters 01 03]``."""
+"""Command line (``python -m spectral_nb`` or ``spectral-nb``):
+
+  book [--quick] [--chapters 01 03]       run the chapters in order, headless
+  classify PHOTO_OR_FOLDER... [--json]    classify spectroscope photos with the trained model
+  export --format tflite|savedmodel       export the trained model for serving
+"""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from spectral_nb.book import CHAPTERS, run_book
 
 
+def _add_classify(sub) -> None:
+    from spectral_nb.cli import DEFAULT_THRESHOLD
+
+    classify = sub.add_parser(
+        "classify", help="classify spectroscope photos (files or folders) with the trained model",
+        description="Crop each photo to a strip with chapter 02's parameters and classify it with chapter 04's "
+                    "model. Exit status: 0 every photo classified, 1 some photo could not be read or cropped, "
+                    "2 usage error.")
+    classify.add_argument("paths", nargs="+", metavar="PHOTO_OR_FOLDER",
+                          help="photos, or folders searched recursively for png, jpg, jpeg, bmp, tif, tiff, webp")
+    classify.add_argument("--model", metavar="PATH", help="a .keras model (default: OutputModel/spectral_cnn.keras, "
+                          "which `make book` trains)")
+    classify.add_argument("--params", metavar="PATH", help="preprocessing parameters saved by chapter 02 (default: "
+                          "InputData/preprocess_params.json if it exists, else the defaults)")
+    classify.add_argument("--json", action="store_true", help="one JSON object per photo and line")
+    classify.add_argument("--calibrate", action="store_true",
+                          help="add chapter 06's pixel -> nm map and identified lines for the predicted lamp")
+    classify.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD, metavar="P",
+                          help=f"call a photo 'unknown' when its top probability is below P (default {DEFAULT_THRESHOLD})")
+
+
+def _add_export(sub) -> None:
+    from spectral_nb.export import FORMATS, QUANTIZATIONS
+
+    export = sub.add_parser(
+        "export", help="export the trained model as TensorFlow Lite or a SavedModel",
+        description="Both take uint8 strips (N, 15, 480, 3) and give (N, 7) probabilities, as the .keras model.")
+    export.add_argument("--format", required=True, choices=FORMATS, dest="fmt")
+    export.add_argument("--model", metavar="PATH", help="a .keras model (default: OutputModel/spectral_cnn.keras)")
+    export.add_argument("--out", metavar="PATH", help="output file or folder (default: beside the model, "
+                        "spectral_cnn.tflite, spectral_cnn_int8.tflite or spectral_cnn_savedmodel/)")
+    export.add_argument("--quantize", choices=QUANTIZATIONS, help="TFLite only: float (default) or int8 post-training "
+                        "quantisation calibrated on synthetic strips")
+    export.add_argument("--overwrite", action="store_true", help="replace an existing output")
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m spectral_nb", description=__doc__)
+    prog = "spectral-nb" if os.path.basename(sys.argv[0]) == "spectral-nb" else "python -m spectral_nb"
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     book = sub.add_parser("book", help="execute the notebooks in order, headless, and report times")
     book.add_argument("--quick", action="store_true", help="small sizes (as the tests use); "
                       "executed copies go to OutputModel/quick/book/, the committed book is untouched")
     book.add_argument("--chapters", nargs="*", metavar="NN",
                       help="chapter numbers to run (default: all, in order)")
+    _add_classify(sub)
+    _add_export(sub)
     args = parser.parse_args(argv)
     if args.command == "book":
         chapters = CHAPTERS
@@ -30,7 +76,18 @@ def main(argv: list[str] | None = None) -> int:
         for name, seconds in timings:
             print(f"{name:<40} {seconds:8.1f}")
         print(f"{'total':<40} {total:8.1f}")
-    return 0
+        return 0
+    # TensorFlow's C++ log lines are not for a user of the command; set before it is imported
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+    if args.command == "classify":
+        from spectral_nb.cli import run_classify
+
+        return run_classify(args.paths, args.model, args.params, as_json=args.json, calibrate=args.calibrate,
+                            threshold=args.threshold)
+    from spectral_nb.export import run_export
+
+    return run_export(args.fmt, args.model, args.out, args.quantize, args.overwrite)
 
 
 if __name__ == "__main__":
