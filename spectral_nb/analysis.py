@@ -755,7 +755,9 @@ def classify_photo(photo, model, params=None, threshold: float = 0.5,
     ``preprocessing.PreprocessParams``, a path to the JSON chapter 02 saves, or None (defaults).
     Returns ``{"strip": (15, 480, 3) uint8, "report": preprocessing report, "probabilities": (7,),
     "top3": [(class name, probability), ...], "label": class name or "unknown", "label_index":
-    int or -1, "threshold": float}``; "unknown" when the top probability is below ``threshold``.
+    int or -1, "threshold": float, "warnings": [sentences]}``; "unknown" when the top probability
+    is below ``threshold``. A grey band (no colour, so no blue side: ``report["grey"]``) goes to the
+    model both ways round and the surer reading is given, with a warning saying so.
     Raises ``preprocessing.PhotoError`` (a ValueError) when no spectrum band can be found; its
     message names the photo (``name``, else its path).
     """
@@ -766,10 +768,25 @@ def classify_photo(photo, model, params=None, threshold: float = 0.5,
     if isinstance(photo, (bytes, bytearray, memoryview)):
         photo = photo_from_bytes(photo, name or "uploaded photo")
     strip, report = preprocessing.preprocess_photo(photo, params, name=name)
-    probs = predict_proba(model, strip[None])[0]
+    warnings = list(report.get("warnings", []))
+    auto = params is None or params.order == "auto"
+    if report.get("grey") and auto:
+        # no colour to tell the blue end: both ends go to the model, the surer reading wins
+        both = predict_proba(model, np.stack([strip, strip[:, ::-1]]))
+        mirrored = bool(both[1].max() > both[0].max())
+        probs = both[int(mirrored)]
+        if mirrored:
+            strip = np.ascontiguousarray(strip[:, ::-1])
+        warnings.append(f"the model was surer with the strip {'mirrored' if mirrored else 'as cut'} "
+                        f"({both[int(mirrored)].max():.2f} against {both[1 - int(mirrored)].max():.2f}), so that "
+                        "reading is given")
+    else:
+        probs = predict_proba(model, strip[None])[0]
     order = np.argsort(-probs)
     top = int(order[0])
     known = probs[top] >= threshold
+    if not known:
+        warnings.append(f"unknown: the top class has probability {probs[top]:.2f}, under the threshold {threshold:.2f}")
     return {
         "strip": strip,
         "report": report,
@@ -778,6 +795,7 @@ def classify_photo(photo, model, params=None, threshold: float = 0.5,
         "label": class_names[top] if known else "unknown",
         "label_index": top if known else UNKNOWN,
         "threshold": float(threshold),
+        "warnings": warnings,
     }
 
 

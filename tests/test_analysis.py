@@ -376,3 +376,33 @@ def test_warp_vote_can_change_a_prediction(keras):
     first = view_probs[:, 0].argmax(axis=1)
     assert len(set(first.tolist())) > 1  # moving the line changes what the model says
     np.testing.assert_allclose(mean_probs, view_probs.mean(axis=0))
+
+
+class _LeftBrightModel:
+    """Stands in for a Keras model (``predict_on_batch``): sure of class 1 (mercury) when a strip's
+    left half is the brighter, unsure (uniform) otherwise."""
+
+    def predict_on_batch(self, strips):
+        strips = np.asarray(strips, np.float32)
+        left, right = strips[:, :, :240].mean(axis=(1, 2, 3)), strips[:, :, 240:].mean(axis=(1, 2, 3))
+        probs = np.full((len(strips), NUM_CLASSES), 1 / NUM_CLASSES, np.float32)
+        probs[left > right] = [0.02, 0.88, 0.02, 0.02, 0.02, 0.02, 0.02]
+        return probs
+
+
+def test_a_grey_photo_is_read_both_ways_round_and_says_so():
+    """A monochrome camera's photo has no colour to tell its blue end: preprocessing says so
+    (``grey``, a warning), and classify_photo gives the model's surer reading of the two ends."""
+    from spectral_nb import preprocessing as pp, synthesis
+
+    photo, _ = synthesis.render_photo(2, np.random.default_rng(4))
+    grey = np.repeat(photo.mean(axis=2, keepdims=True).astype(np.uint8), 3, axis=2)
+    strip, report = pp.preprocess_photo(grey)
+    assert report["grey"] and any("blue side unknown" in w for w in report["warnings"])
+    assert not pp.preprocess_photo(photo)[1]["grey"]
+    model = _LeftBrightModel()
+    for image in (grey, grey[:, ::-1]):  # either way round, the reading the model is sure of wins
+        result = analysis.classify_photo(image, model)
+        assert result["label"] == "mercury", result["warnings"]
+        assert result["strip"][:, :240].mean() > result["strip"][:, 240:].mean()
+        assert any("surer" in w for w in result["warnings"])

@@ -48,7 +48,9 @@ def preprocess_photo(photo, params: PreprocessParams | None = None, name: str | 
     in the photo's pixels with exclusive ends, ``tilt_deg``, ``curvature_px``, ``confidence``
     (the lowest of the three decisions', 0-1), ``confidences`` per decision, and ``camera_view``:
     in an app's screenshot (:data:`~spectral_nb.preprocessing.decisions.SCREEN_CAPTURE_SHARE`) the box
-    of the camera's picture the band was looked for in (:func:`find_camera_view`), else None.
+    of the camera's picture the band was looked for in (:func:`find_camera_view`), else None;
+    ``grey`` (:func:`is_grey`: no colour, so the blue side is unknown) and ``warnings``, sentences
+    for the reader about what could not be decided or was done differently.
     Raises :class:`PhotoError` (a ValueError) naming the photo when it holds no usable spectrum.
     """
     params = params or PreprocessParams()
@@ -56,7 +58,9 @@ def preprocess_photo(photo, params: PreprocessParams | None = None, name: str | 
     image = load_photo(photo, params.max_pixels, name)
     size = (int(image.shape[1]), int(image.shape[0]))
     view = None
-    if params.manual_box is None and screen_capture_share(image) >= SCREEN_CAPTURE_SHARE:
+    spread = np.percentile(_brightest(image[::4, ::4]), [0.1, 99.9])  # a uniform picture is no screenshot
+    if (params.manual_box is None and spread[1] - spread[0] > 255 * params.min_contrast
+            and screen_capture_share(image) >= SCREEN_CAPTURE_SHARE):
         # an app's screenshot: the spectrum is the camera's picture in it, never the plotted graph
         view = find_camera_view(image)
         if view is None or min(view[2] - view[0], view[3] - view[1]) < STRIP_SHAPE[0]:
@@ -102,9 +106,16 @@ def preprocess_photo(photo, params: PreprocessParams | None = None, name: str | 
                              f"(band confidence {band.confidence:.2f}); try a manual_box")
 
     strip = cut_strip(image_h, band, flip=False)
+    warnings = []
+    if view is not None:
+        warnings.append(f"an app's screenshot: the band was looked for in the camera's picture at {view}")
+    grey = is_grey(strip)
     if params.order == "auto":
         blue_left, order_conf = find_blue_side(strip)
         flip = not blue_left
+        if grey:
+            warnings.append("blue side unknown: the band has no colour (a monochrome camera?), so it is left as "
+                            "the photo has it; check which end is blue, and set order if it is the right one")
     else:
         flip, order_conf = params.order == "flip", 1.0
     if flip:
@@ -128,8 +139,22 @@ def preprocess_photo(photo, params: PreprocessParams | None = None, name: str | 
         "curvature_px": round(float(band.coefficients[2]), 2),
         "confidence": float(min(confidences.values())),
         "confidences": confidences,
+        "grey": grey,
+        "warnings": warnings,
     }
     return strip, report
+
+
+#: A band whose columns never differ by more than this many grey levels between their brightest and
+#: dimmest channel has no colour: a monochrome camera's frame (saved as grey or as RGB).
+GREY_CHROMA_LEVELS = 6.0
+
+
+def is_grey(strip: np.ndarray) -> bool:
+    """True for a strip ``(rows, columns, 3)`` without colour (:data:`GREY_CHROMA_LEVELS`): its blue end
+    cannot be read from its colours, and a colour model sees only its shape."""
+    profile = np.asarray(strip, dtype=np.float32).mean(axis=0)
+    return float(np.percentile(profile.max(axis=1) - profile.min(axis=1), 99)) <= GREY_CHROMA_LEVELS
 
 
 def box_iou(a: Sequence[int], b: Sequence[int]) -> float:
