@@ -507,3 +507,15 @@ def test_an_app_screenshot_is_cut_at_the_camera_picture_not_the_plotted_graph():
     blank[:40] = 90  # a screenshot of an app with no camera picture in it
     with pytest.raises(pp.PhotoError, match="screenshot"):
         pp.preprocess_photo(blank, name="blank.png")
+
+
+def test_a_drawn_border_round_the_photo_is_not_taken_for_the_band():
+    """A viewer's white frame line along an edge (as in a Theremino capture) is even along its whole
+    length, which no spectrum is: the decisions ignore it and find the band inside."""
+    photo, truth = synthesis.render_photo(0, np.random.default_rng(21))
+    framed = photo.copy()
+    framed[:2], framed[-2:], framed[:, :2], framed[:, -2:] = 255, 230, 255, 230
+    assert pp.blank_frame(photo) is photo  # nothing to blank: the same array back
+    _, plain = pp.preprocess_photo(photo)
+    _, report = pp.preprocess_photo(framed)
+    assert pp.box_iou(report["box"], plain["box"]) > 0.9, (report["box"], plain["box"])

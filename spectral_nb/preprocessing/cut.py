@@ -9,7 +9,7 @@ from spectral_nb import STRIP_SHAPE
 from spectral_nb.preprocessing.params import PhotoError, PreprocessParams
 from spectral_nb.preprocessing.photo import _name, load_photo
 from spectral_nb.preprocessing.decisions import (SCREEN_CAPTURE_SHARE, Band, _brightest, _flat_runs, _sample_along_band,
-                                                 find_band, find_blue_side, find_camera_view, find_dispersion,
+                                                 blank_frame, find_band, find_blue_side, find_camera_view, find_dispersion,
                                                  screen_capture_share, shrink_photo)
 
 
@@ -74,6 +74,7 @@ def preprocess_photo(photo, params: PreprocessParams | None = None, name: str | 
         seen = np.where(drawn[:, :, None], np.uint8(0), image)
     else:
         seen = image
+    seen = blank_frame(seen)  # a drawn border is no band
     small, factor = shrink_photo(seen, params.analysis_size)
     bright = _brightest(small)
     contrast = float(np.percentile(bright, 99.9) - np.median(bright))

@@ -454,3 +454,37 @@ def find_camera_view(image: np.ndarray) -> tuple[int, int, int, int] | None:
                 x0, y0, x1, y1 = min(x0, a0), min(y0, b0), max(x1, a1), max(y1, b1)
                 grown = True
     return int(x0), int(y0), int(x1), int(y1)
+
+
+#: Edge lines of a photo at most this many pixels in from each side can be a drawn frame (a window
+#: border or a rectangle a viewer draws around a capture) rather than light.
+FRAME_LINES = 4
+
+
+def blank_frame(image: np.ndarray) -> np.ndarray:
+    """``image`` with the drawn frame around it (if any) made as dark as the photo's inside, for the decisions.
+
+    A frame line is an outermost row or column (up to :data:`FRAME_LINES` in) of almost one level
+    along its whole length (standard deviation under 15 grey levels) that differs from the line
+    just inside the frame by more than 40 levels: no spectrum is that even along an edge, so such a
+    line is a border, and a bright one would otherwise be taken for the band.
+    """
+    out = None
+    h, w = image.shape[:2]
+    for axis in (0, 1):
+        n = h if axis == 0 else w
+        for side in (1, -1):
+            inner = np.take(image, FRAME_LINES if side == 1 else n - 1 - FRAME_LINES, axis=axis).astype(np.float32)
+            for k in range(min(FRAME_LINES, n // 4)):
+                index = k if side == 1 else n - 1 - k
+                line = np.take(image, index, axis=axis).astype(np.float32)
+                if line.std() >= 15 or abs(line.mean() - inner.mean()) <= 40:
+                    continue
+                if out is None:
+                    out = image.copy()
+                fill = np.median(inner, axis=0).astype(image.dtype)
+                if axis == 0:
+                    out[index] = fill
+                else:
+                    out[:, index] = fill
+    return image if out is None else out
