@@ -21,7 +21,6 @@ from __future__ import annotations
 import csv
 import importlib.util
 import itertools
-import os
 import statistics
 import time
 import warnings
@@ -32,6 +31,7 @@ import numpy as np
 import keras
 from keras import layers
 
+from spectral_nb import files
 from spectral_nb import NUM_CLASSES, STRIP_SHAPE, check_strips
 
 #: The architectures :func:`build_model` knows.
@@ -277,13 +277,8 @@ def save_model(model: keras.Model, path: str | Path) -> Path:
     path = Path(path)
     if path.suffix != ".keras":
         raise ValueError(f"{path}: a model file name must end in .keras (Keras 3's format)")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp.keras")
-    try:
+    with files.atomic_path(path, suffix=".keras") as tmp:  # Keras insists on the extension
         model.save(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
     return path
 
 

@@ -23,7 +23,6 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
 import urllib.error
 import urllib.request
 from collections import Counter
@@ -32,6 +31,7 @@ from typing import Mapping, NamedTuple, Sequence
 
 import numpy as np
 
+from spectral_nb import files
 from spectral_nb import CLASS_NAMES, NUM_CLASSES, STRIP_SHAPE
 
 #: Split names, in the order they are written and printed (nnSIC's file suffixes).
@@ -168,10 +168,7 @@ def decode_example(serialized: bytes, where: str = "record") -> tuple[np.ndarray
 
 def _atomic_target(path: Path) -> Path:
     """A fresh temporary file beside ``path`` (same folder, so ``os.replace`` is atomic)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    os.close(fd)
-    return Path(tmp)
+    return files.temp_beside(path)
 
 
 def _same_bytes(a: Path, b: Path) -> bool:
@@ -538,9 +535,7 @@ def write_splits(splits: Mapping[str, Split], out_dir: str | Path, name: str = "
                 tmp.unlink()
     if provenance is not None:
         record = {"provenance": dict(provenance), "sha256": {s: _file_sha256(p) for s, p in targets.items()}}
-        tmp = _atomic_target(sidecar)
-        tmp.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-        os.replace(tmp, sidecar)
+        files.write_json(sidecar, record, sort_keys=True)
     elif sidecar.exists():
         sidecar.unlink()  # records of unknown provenance now: the old note would vouch for them
     return targets

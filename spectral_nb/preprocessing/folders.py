@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Callable
 
+from spectral_nb import files
 from spectral_nb import CLASS_NAMES, NUM_CLASSES, STRIP_SHAPE
 from spectral_nb.preprocessing.params import (IMAGE_SUFFIXES, MANIFEST_COLUMNS, PhotoError,
                                               PreprocessParams, params_digest)
@@ -103,7 +103,7 @@ def preprocess_folder(photos_dir: str | Path, strips_dir: str | Path, params: Pr
         except ValueError:
             previous = None
     # the parameters in save_params' format, so load_params(strips_dir / "strips.json") tells how the strips were cut
-    stamp.write_text(json.dumps({"spectral_nb.preprocessing": asdict(params), "params_digest": digest}, indent=1) + "\n")
+    files.write_json(stamp, {"spectral_nb.preprocessing": asdict(params), "params_digest": digest})
     from PIL import Image
 
     rows, skipped = [], []
@@ -121,13 +121,11 @@ def preprocess_folder(photos_dir: str | Path, strips_dir: str | Path, params: Pr
                         reused += 1
                         continue
             strip, report = preprocess_photo(photos_dir / rel, params, name=rel)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_name(target.name + ".tmp")
-            Image.fromarray(strip).save(tmp, format="PNG")
-            os.replace(tmp, target)
+            with files.atomic_path(target) as tmp:
+                Image.fromarray(strip).save(tmp, format="PNG")
             info = {"dispersion": report["dispersion"], "flipped": int(report["flipped"]),
                     "confidence": f"{report['confidence']:.3f}"}
-            target.with_name(target.name + ".json").write_text(json.dumps(info))
+            files.write_json(target.with_name(target.name + ".json"), info, indent=None)
             rows.append({"strip": strip_rel, "label": label, "photo": rel, **info})
             written += 1
         except (PhotoError, OSError) as error:
@@ -136,8 +134,8 @@ def preprocess_folder(photos_dir: str | Path, strips_dir: str | Path, params: Pr
             if progress is not None:
                 progress(i + 1, len(items))
     manifest = strips_dir / "manifest.csv"
-    _write_csv(manifest, MANIFEST_COLUMNS, rows)
-    _write_csv(strips_dir / "skipped.csv", ("photo", "reason"), [{"photo": p, "reason": r} for p, r in skipped])
+    files.write_csv(manifest, MANIFEST_COLUMNS, rows)
+    files.write_csv(strips_dir / "skipped.csv", ("photo", "reason"), [{"photo": p, "reason": r} for p, r in skipped])
     return FolderResult(manifest, written, reused, skipped)
 
 
@@ -147,11 +145,3 @@ def _sidecar(target: Path) -> dict:
     except (OSError, ValueError):
         return {"dispersion": "", "flipped": "", "confidence": ""}
 
-
-def _write_csv(path: Path, columns: Sequence[str], rows: Iterable[dict]) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=columns)
-        writer.writeheader()
-        writer.writerows(rows)
-    os.replace(tmp, path)

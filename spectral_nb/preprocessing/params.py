@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
+
+from spectral_nb import files
 
 
 #: Bumped whenever the algorithm changes, so that resumed batches do not reuse strips cut by an older one.
@@ -77,12 +78,7 @@ class PreprocessParams:
 # ------------------------------------------------------------------------------------ parameters on disk
 def save_params(params: PreprocessParams, path: str | Path) -> Path:
     """Write ``params`` as JSON (atomically); chapter 03 and :func:`load_params` read it back."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps({"spectral_nb.preprocessing": asdict(params)}, indent=1) + "\n")
-    os.replace(tmp, path)
-    return path
+    return files.write_json(path, {"spectral_nb.preprocessing": asdict(params)})
 
 
 def load_params(path: str | Path) -> PreprocessParams:

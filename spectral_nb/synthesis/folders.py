@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
+from spectral_nb import files
 from spectral_nb import CLASS_NAMES, NUM_CLASSES, STRIP_SHAPE
 from spectral_nb.synthesis.render import render_photo, render_strip
 
@@ -181,13 +181,8 @@ def generate_photo_folder(out_dir: str | Path, counts: Sequence[int], seed: int,
             (out_dir / f"{label}_{CLASS_NAMES[label]}").mkdir(exist_ok=True)
     items = [(label, k) for label, count in enumerate(counts) for k in range(count)]
     rows = _in_chunks(_photo_chunk, items, workers, str(out_dir), seed)
-    tmp = labels_csv.with_suffix(".csv.tmp")
-    with open(tmp, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=_CSV_COLUMNS)
-        writer.writeheader()
-        writer.writerows(rows)
-    os.replace(tmp, labels_csv)
-    recipe_path.write_text(json.dumps(signature, indent=1) + "\n")
+    files.write_csv(labels_csv, _CSV_COLUMNS, rows)
+    files.write_json(recipe_path, signature)
     return labels_csv
 
 

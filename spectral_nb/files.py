@@ -1,0 +1,66 @@
+"""Writing files so that an interrupted run never leaves half a file: one idiom for the whole package.
+
+Everything the book writes (strips, parameters, manifests, labels, records, models, exports) goes
+to a fresh temporary file in the target's own folder, which is renamed over the target only once
+it is complete (``os.replace`` is atomic within one file system). Text is UTF-8 everywhere.
+"""
+from __future__ import annotations
+
+import contextlib
+import csv
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Iterable, Iterator, Mapping, Sequence
+
+
+def temp_beside(path: str | Path, suffix: str = ".part") -> Path:
+    """A new, empty temporary file in ``path``'s folder (created if missing), named after ``path``:
+    nobody else's file, and on the same file system, so it can be renamed over ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
+    os.close(fd)
+    return Path(tmp)
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path, suffix: str = ".part") -> Iterator[Path]:
+    """``with atomic_path(target) as tmp:`` write ``tmp`` completely; on leaving the block it replaces
+    ``target``; on an error the target is left as it was and ``tmp`` is removed. ``suffix``: what the
+    temporary name ends with (a writer may insist on an extension, e.g. Keras on ``.keras``)."""
+    path = Path(path)
+    tmp = temp_beside(path, suffix)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def write_text(path: str | Path, text: str) -> Path:
+    """Write ``text`` (UTF-8) to ``path`` atomically; returns the path."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return Path(path)
+
+
+def write_json(path: str | Path, data, indent: int | None = 1, sort_keys: bool = False) -> Path:
+    """Write ``data`` as JSON (UTF-8, a final newline) to ``path`` atomically; returns the path."""
+    return write_text(path, json.dumps(data, indent=indent, sort_keys=sort_keys) + "\n")
+
+
+def write_csv(path: str | Path, columns: Sequence[str], rows: Iterable[Mapping]) -> Path:
+    """Write ``rows`` (dicts; keys beyond ``columns`` are ignored) as a CSV with a header, UTF-8,
+    atomically; returns the path."""
+    with atomic_path(path) as tmp:
+        with open(tmp, "w", newline="", encoding="utf-8") as f:
+            writer = csv.DictWriter(f, fieldnames=list(columns), extrasaction="ignore")
+            writer.writeheader()
+            writer.writerows(rows)
+    return Path(path)
+
+
+__all__ = ["temp_beside", "atomic_path", "write_text", "write_json", "write_csv"]
