@@ -519,3 +519,16 @@ def test_a_drawn_border_round_the_photo_is_not_taken_for_the_band():
     _, plain = pp.preprocess_photo(photo)
     _, report = pp.preprocess_photo(framed)
     assert pp.box_iou(report["box"], plain["box"]) > 0.9, (report["box"], plain["box"])
+
+
+def test_pink_deep_red_lines_at_the_red_end_do_not_turn_the_strip_round():
+    """Through a weak IR-cut filter neon's 692-724 nm lines come out pink (hue about 315), which
+    could be a violet: read as beyond red, the colours green, orange, red, pink run steadily, so
+    the strip is blue-left; mirrored, it is red-left."""
+    strip = np.zeros(STRIP_SHAPE, np.float32)
+    for col, rgb in ((100, (0.1, 0.8, 0.1)), (200, (0.9, 0.45, 0.05)), (260, (0.9, 0.1, 0.05)),
+                     (380, (0.9, 0.3, 0.75)), (420, (0.8, 0.25, 0.7))):
+        strip[:, col - 4:col + 4] = rgb
+    strip = (strip * 255).astype(np.uint8)
+    assert pp.find_blue_side(strip)[0] is True
+    assert pp.find_blue_side(strip[:, ::-1])[0] is False
