@@ -88,17 +88,25 @@ class Camera:
         return (curves * cut * np.array(self.gains, np.float32)).astype(float)
 
 
+#: How far a camera's channel peaks lie from the measured camera it is drawn around (normal, nm), and
+#: the factor on each half-width (uniform): the spread of 32 measured cameras and of webcams, wider
+#: than the five tabulated ones (docs/sources.md#3-camera-model).
+CAMERA_PEAK_SIGMA_NM = 16.0
+CAMERA_WIDTH_RANGE: tuple[float, float] = (0.7, 1.5)
+
+
 def sample_camera(rng: np.random.Generator) -> Camera:
-    """A camera randomised around one of the measured ones (peaks sigma 5 nm, widths, IR-cut edge; docs/sources.md#3-camera-model)."""
+    """A camera randomised around one of the measured ones (peaks :data:`CAMERA_PEAK_SIGMA_NM`, widths
+    :data:`CAMERA_WIDTH_RANGE`, IR-cut edge; docs/sources.md#3-camera-model)."""
     cams = _cameras()
     base = cams[int(rng.integers(len(cams)))]
     peaks, left, right = [], [], []
     for ch in "RGB":
         peak, lo, hi = base[ch]
-        shift = rng.normal(0, 5)
+        shift = rng.normal(0, CAMERA_PEAK_SIGMA_NM)
         peaks.append(peak + shift)
-        left.append(2 * (peak - lo) * rng.uniform(0.85, 1.2))
-        right.append(2 * (hi - peak) * rng.uniform(0.85, 1.2))
+        left.append(2 * (peak - lo) * rng.uniform(*CAMERA_WIDTH_RANGE))
+        right.append(2 * (hi - peak) * rng.uniform(*CAMERA_WIDTH_RANGE))
     r50 = base["r50"] + rng.normal(0, 8)
     width = max(2.0, (base["r10"] - base["r50"]) / np.log(9) * rng.uniform(0.8, 1.3))
     # the red channel's own fall-off is the IR cut: let the red Gaussian extend past it

@@ -16,7 +16,7 @@ from spectral_nb.synthesis.render import render_photo, render_strip
 #: Raw photos per class in nnSIC's dataset (labels 0-6); the book's default dataset mirrors them.
 NNSIC_PHOTO_COUNTS: tuple[int, ...] = (506, 598, 280, 119, 54, 81, 103)
 #: Version of the generator, stored beside a generated photo folder (a change regenerates it).
-GENERATOR_VERSION = "5"
+GENERATOR_VERSION = "6"
 
 
 def _check_counts(counts: Sequence[int]) -> tuple[int, ...]:
