@@ -35,7 +35,7 @@ from spectral_nb.preprocessing.params import (ALGORITHM_VERSION, IMAGE_SUFFIXES,
 from spectral_nb.preprocessing.photo import load_photo
 from spectral_nb.preprocessing.decisions import (FRAME_LINES, ONE_COLOUR_CONFIDENCE, ONE_COLOUR_SPREAD, SCREEN_CAPTURE_SHARE,
                                                  Band, blank_frame, find_band, find_blue_side, find_camera_view, find_dispersion,
-                                                 screen_capture_share, shrink_photo)
+                                                 is_screen_capture, screen_capture_share, shrink_photo)
 from spectral_nb.preprocessing.cut import GREY_CHROMA_LEVELS, box_iou, cut_strip, is_grey, preprocess_photo
 from spectral_nb.preprocessing.folders import FolderResult, preprocess_folder, read_labelled_folder
 from spectral_nb.preprocessing.panel import (ORDER_LABELS, Panel, crop_preview, make_panel, orientation_note,
@@ -44,7 +44,7 @@ from spectral_nb.preprocessing.panel import (ORDER_LABELS, Panel, crop_preview, 
 __all__ = [
     "ALGORITHM_VERSION", "IMAGE_SUFFIXES", "MANIFEST_COLUMNS", "PhotoError", "PreprocessParams", "load_params",
     "params_digest", "save_params", "load_photo", "ONE_COLOUR_CONFIDENCE", "ONE_COLOUR_SPREAD", "Band", "find_band",
-    "find_blue_side", "find_dispersion", "shrink_photo", "SCREEN_CAPTURE_SHARE", "find_camera_view", "FRAME_LINES", "blank_frame",
+    "find_blue_side", "find_dispersion", "shrink_photo", "SCREEN_CAPTURE_SHARE", "find_camera_view", "is_screen_capture", "FRAME_LINES", "blank_frame",
     "screen_capture_share", "GREY_CHROMA_LEVELS", "box_iou", "cut_strip", "is_grey", "preprocess_photo", "FolderResult",
     "preprocess_folder", "read_labelled_folder", "ORDER_LABELS", "Panel", "crop_preview", "make_panel",
     "orientation_note", "plot_blue_side", "plot_strip_montage",

@@ -8,9 +8,9 @@ import numpy as np
 from spectral_nb import STRIP_SHAPE
 from spectral_nb.preprocessing.params import PhotoError, PreprocessParams
 from spectral_nb.preprocessing.photo import _name, load_photo
-from spectral_nb.preprocessing.decisions import (SCREEN_CAPTURE_SHARE, Band, _brightest, _flat_runs, _sample_along_band,
-                                                 blank_frame, find_band, find_blue_side, find_camera_view, find_dispersion,
-                                                 screen_capture_share, shrink_photo)
+from spectral_nb.preprocessing.decisions import (Band, _brightest, _flat_runs, _sample_along_band, blank_frame,
+                                                 find_band, find_blue_side, find_camera_view, find_dispersion,
+                                                 is_screen_capture, shrink_photo)
 
 
 # ------------------------------------------------------------------------------------ cutting
@@ -47,7 +47,7 @@ def preprocess_photo(photo, params: PreprocessParams | None = None, name: str | 
     spectrum turned horizontal), ``flipped`` (red-left turned blue-left), ``box`` (x0, y0, x1, y1)
     in the photo's pixels with exclusive ends, ``tilt_deg``, ``curvature_px``, ``confidence``
     (the lowest of the three decisions', 0-1), ``confidences`` per decision, and ``camera_view``:
-    in an app's screenshot (:data:`~spectral_nb.preprocessing.decisions.SCREEN_CAPTURE_SHARE`) the box
+    in an app's screenshot (:func:`~spectral_nb.preprocessing.decisions.is_screen_capture`) the box
     of the camera's picture the band was looked for in (:func:`find_camera_view`), else None;
     ``grey`` (:func:`is_grey`: no colour, so the blue side is unknown) and ``warnings``, sentences
     for the reader about what could not be decided or was done differently.
@@ -58,9 +58,7 @@ def preprocess_photo(photo, params: PreprocessParams | None = None, name: str | 
     image = load_photo(photo, params.max_pixels, name)
     size = (int(image.shape[1]), int(image.shape[0]))
     view = None
-    spread = np.percentile(_brightest(image[::4, ::4]), [0.1, 99.9])  # a uniform picture is no screenshot
-    if (params.manual_box is None and spread[1] - spread[0] > 255 * params.min_contrast
-            and screen_capture_share(image) >= SCREEN_CAPTURE_SHARE):
+    if params.manual_box is None and is_screen_capture(image, params.min_contrast):
         # an app's screenshot: the spectrum is the camera's picture in it, never the plotted graph
         view = find_camera_view(image)
         if view is None or min(view[2] - view[0], view[3] - view[1]) < STRIP_SHAPE[0]:

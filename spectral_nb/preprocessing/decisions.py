@@ -429,6 +429,19 @@ def screen_capture_share(image: np.ndarray) -> float:
     return float(np.mean(_flat_runs(rows) & (_brightest(rows) > 60)))
 
 
+def is_screen_capture(image: np.ndarray, min_contrast: float) -> bool:
+    """Is a ``(H, W, 3) uint8`` photo an app's screenshot (:func:`screen_capture_share` at least
+    :data:`SCREEN_CAPTURE_SHARE`)? A uniform picture (brightness spread under ``min_contrast`` of
+    full scale) is not; a photo with fewer lit pixels than that share cannot be, so the flat runs
+    are only looked for when enough is lit (camera photos are mostly dark: no cost for them)."""
+    rows = image[::4, ::4]
+    bright = _brightest(rows)
+    low, high = np.percentile(bright, [0.1, 99.9])
+    if high - low <= 255 * min_contrast or np.mean(bright > 60) < SCREEN_CAPTURE_SHARE:
+        return False
+    return screen_capture_share(image) >= SCREEN_CAPTURE_SHARE
+
+
 def find_camera_view(image: np.ndarray) -> tuple[int, int, int, int] | None:
     """The camera's picture inside an app's screenshot: box ``(x0, y0, x1, y1)`` (exclusive ends), or None.
 
