@@ -532,3 +532,22 @@ def test_pink_deep_red_lines_at_the_red_end_do_not_turn_the_strip_round():
     strip = (strip * 255).astype(np.uint8)
     assert pp.find_blue_side(strip)[0] is True
     assert pp.find_blue_side(strip[:, ::-1])[0] is False
+
+
+def test_a_blazing_zero_order_in_a_phone_photo_is_left_out():
+    """A phone photo through a clip-on grating (iSpex style): the lamp itself (zero order) blazes
+    white beyond the blue end, longer and wider than the first order's lines and brighter than any
+    of them. It neither sets the band's rows nor joins its columns."""
+    photo = np.full((400, 700, 3), 6, np.uint8)
+    lines = {330: (70, 20, 200), 360: (30, 120, 230), 440: (20, 235, 40), 475: (235, 180, 20), 520: (240, 30, 20)}
+    for x, rgb in lines.items():  # a lamp's lines, violet at the left to red at the right
+        photo[230:270, x - 6:x + 6] = rgb
+    yy, xx = np.mgrid[0:400, 0:700]
+    blaze = 250 * np.exp(-(((xx - 120) / 70.0) ** 6 + ((yy - 220) / 60.0) ** 6))  # wider than the band across
+    photo = np.maximum(photo, blaze[:, :, None].astype(np.uint8))
+    photo = np.ascontiguousarray(photo.transpose(1, 0, 2))  # dispersed vertically, blue at the top
+    _, report = pp.preprocess_photo(photo)
+    x0, y0, x1, y1 = report["box"]
+    assert report["dispersion"] == "vertical" and not report["flipped"], report
+    assert 290 <= y0 <= 325 and 525 <= y1 <= 560, report["box"]  # with the lamp: from about 50
+    assert 215 <= x0 <= 232 and 268 <= x1 <= 285, report["box"]  # the lines' rows, not the blaze's 160-280

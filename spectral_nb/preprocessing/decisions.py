@@ -152,7 +152,10 @@ def _lit_extent(profile: np.ndarray, colour: np.ndarray, threshold: float) -> tu
 
     Dropped at either end, when a dark gap separates them from the rest:
 
-    - a zero-order spot: a short white blob beyond the blue end;
+    - a zero-order spot: a short white blob beyond the blue end; or the lamp itself blazing white
+      beyond the blue end (a phone photo through a clip-on grating), however long, when it has no
+      colour order of its own, is at least as bright as anything in the rest and the rest is
+      ordered (the undispersed lamp outshines each of its dispersed lines);
     - a second order: a dim, fainter copy of the spectrum beyond the red end, whose colours start
       again from blue, against the order of the rest: a long run, a short one far out (beyond a
       gap of a fifth of the span), or every run beyond the widest gap (the dark gaps between a
@@ -186,15 +189,19 @@ def _outer_order(runs: list[tuple[int, int]], hue: np.ndarray, weight: np.ndarra
             length, rest = stop - start, others[-1][1] - others[0][0]
             gap = others[0][0] - stop if end == 0 else start - others[-1][1]
             order, others_hue = _colour_order(hue, weight, others)
-            if rest < 0.3 * span:
+            if rest < 0.3 * span and len(others) < 3:
                 order = 0.0  # the rest is a line or two: its colour fringes are no spectral order
+                # (three or more separate lines in colour order are one, however short their span)
             toward = -1 if end == 0 else 1  # +1: the part lies to the right of the others
             at_blue_end = abs(order) >= 0.3 and np.sign(order) == -toward
             cols = np.concatenate([np.arange(a, b) for a, b in part])
             rgb = colour[cols].mean(axis=0)
             white = rgb.min() / (rgb.max() + 1e-9) > 0.6
             zero_order = n == 1 and white and ((length < 0.06 * span and gap > 0.1 * span)
-                                               or (at_blue_end and length < 0.15 * span and gap > 0.08 * span))
+                                               or (at_blue_end and length < 0.15 * span and gap > 0.08 * span)
+                                               or (at_blue_end and abs(order) >= 0.5 and gap > 0.1 * span
+                                                   and abs(_colour_order(hue, weight, part)[0]) < 0.3
+                                                   and float(weight[cols].max()) >= max(float(weight[a:b].max()) for a, b in others)))
             part_hue = _colour_order(hue, weight, part)[1]
             second_order = (abs(order) >= 0.3 and not at_blue_end and gap > 0.04 * span
                             and (length > 0.1 * span or gap > 0.2 * span) and (n == 1 or rest >= 1.5 * length)
@@ -208,7 +215,8 @@ def _outer_order(runs: list[tuple[int, int]], hue: np.ndarray, weight: np.ndarra
 def find_band(small: np.ndarray, params: PreprocessParams = PreprocessParams()) -> Band:
     """The band in a horizontal-dispersion float RGB image (0-1), at that image's scale.
 
-    Rows: the brightest row band of the column-averaged profile, smoothed so that thin drawn lines
+    Rows: the brightest row band of the column-averaged profile (the columns lit, less a zero or
+    second order at either end, see :func:`_lit_extent`), smoothed so that thin drawn lines
     and text do not win; then, if ``params.follow_tilt``, the centre of the lit rows in each of up
     to 12 column blocks, fitted with a line (or a parabola, for the smile of a curved band).
     Columns: where the band is brighter than ``params.extent_threshold`` of its peak.
@@ -220,6 +228,16 @@ def find_band(small: np.ndarray, params: PreprocessParams = PreprocessParams()) 
     # a first guess of the columns: where anything is lit, so dark margins do not dilute the rows
     col_energy = _smooth(lit.mean(axis=0), 2.0)
     active = col_energy > 0.2 * col_energy.max()
+    runs = _runs(active)
+    if len(runs) > 1:  # a zero order (the lamp itself) or a second order does not choose the rows
+        colour = (small * lit[:, :, None]).sum(axis=0) / (lit.sum(axis=0)[:, None] + 1e-9)
+        kept = runs
+        while len(kept) > 1 and (cut := _outer_order(kept, _hue(colour), col_energy, colour)):
+            kept = kept[cut:] if cut > 0 else kept[:cut]
+        if kept != runs:
+            active = np.zeros_like(active)
+            for a, b in kept:
+                active[a:b] = True
     rows = _smooth(np.mean(lit[:, active], axis=1), max(1.0, h / 100))
     centre_row, half = _run_around(rows, int(np.argmax(rows)), params.band_threshold)
     coefficients = (float(centre_row), 0.0, 0.0)
