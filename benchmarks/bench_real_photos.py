@@ -5,9 +5,10 @@ Run from the repo root: ``.venv/bin/python benchmarks/bench_real_photos.py [--se
 
 The photos are ``$SPECTRAL_NB_REALDATA/raw`` (Spectral Workbench frames; labels from that folder's
 README) and ``$SPECTRAL_NB_REALDATA/raw_more`` (21 photos from five other public projects: app
-screenshots, greyscale frames, a phone photo; labels in its ``labels.csv``). Each goes through
-``analysis.classify_photo`` with the default preprocessing parameters, as a reader's own photo
-would. The models are the book's recipe (chapter 04: the colour model, every augmentation, wide
+screenshots, greyscale frames, a phone photo; labels in its ``labels.csv``). Each is cut by
+``preprocess_photo`` with the default preprocessing parameters and classified as a reader's own photo
+would (``analysis.classify_strip`` on the cut strip, so that a grey band is read both ways round as
+``classify_photo`` reads it). The models are the book's recipe (chapter 04: the colour model, every augmentation, wide
 shift and stretch) trained on ``synthesis.generate_strips`` only, one per seed, as
 ``bench_sim_to_real`` trains them (medians over seeds), and ``--model`` adds a saved model (the
 book's). Nothing real trains anything. Results go to ``benchmarks/results/real_photos.md``; a
@@ -84,40 +85,56 @@ def main() -> None:
 
         models[args.model.name] = keras.models.load_model(args.model)
     names = [p.name for p, _, _ in photos if p.name in strips]
-    x = np.stack([strips[n] for n in names]) if names else np.zeros((0, 15, 480, 3), np.uint8)
-    predictions = {m: analysis.predict_proba(model, x) for m, model in models.items()}
+    # as classify_photo reads each photo (a grey band both ways round), one model at a time
+    predictions = {m: np.array([analysis.classify_strip(strips[n], reports[n], model, threshold=0.0)["probabilities"]
+                                for n in names]).reshape(len(names), NUM_CLASSES) for m, model in models.items()}
+    if len(args.seeds) > 1:  # the seeds' models together, their probabilities averaged: one measurement
+        predictions[f"ensemble of the {len(args.seeds)} seeds"] = np.mean(
+            [predictions[f"seed {s}"] for s in args.seeds], axis=0)
+    columns = list(predictions)
     out = [f"## Real photos through the book's pipeline (preprocess_photo defaults, then the model); "
            f"models: the book's recipe on {args.per_class * NUM_CLASSES} synthetic strips "
            f"(generator version {synthesis.GENERATOR_VERSION}), seeds {args.seeds}"
            + (f", and {args.model.name}" if args.model else "") + "\n",
-           "| photo | folder, orientation | true class | preprocessing | " + " | ".join(models) + " |",
-           "|---|---|---|---|" + "---|" * len(models)]
-    right = {m: 0 for m in models}
+           "| photo | folder, orientation | true class | preprocessing | " + " | ".join(columns) + " |",
+           "|---|---|---|---|" + "---|" * len(columns)]
+    right = {m: 0 for m in columns}
+    right_in = {folder: {m: 0 for m in columns} for folder in ("raw", "raw_more")}
     in_class = [p for p in photos if p[1] is not None]
     rows = []
     for path, label, note in photos:
         truth = CLASS_NAMES[label] if label is not None else "(none of the 7)"
         if path.name in refused:
-            cells = ["refused"] * len(models)
+            cells = ["refused"] * len(columns)
             how = "refused: " + refused[path.name].replace("|", "/")[:120]
         else:
             rep = reports[path.name]
             how = f"{rep['dispersion']}, flipped {rep['flipped']}, confidence {rep['confidence']:.2f}"
             i = names.index(path.name)
             cells = []
-            for m in models:
+            for m in columns:
                 p = predictions[m][i]
                 top = int(p.argmax())
                 ok = label is not None and top == label
                 right[m] += ok
+                right_in[note.split(",")[0]][m] += ok
                 cells.append(f"{'**' if ok else ''}{CLASS_NAMES[top]} {p[top]:.2f}{'**' if ok else ''}")
         rows.append({"photo": path.name, "label": label, "preprocessing": how, "predicted": cells})
         out.append(f"| {path.name} | {note} | {truth} | {how} | " + " | ".join(cells) + " |")
     seeds_right = [right[f"seed {s}"] for s in args.seeds]
-    summary = (f"\nIn-class photos classified right: {', '.join(f'{m} {right[m]}/{len(in_class)}' for m in models)}"
+    summary = (f"\nIn-class photos classified right: {', '.join(f'{m} {right[m]}/{len(in_class)}' for m in columns)}"
                + (f"; median over the seeds {int(np.median(seeds_right))}/{len(in_class)}" if seeds_right else "")
-               + f". Refused by preprocessing: {len(refused)} of {len(photos)} photos.")
+               + f". Refused by preprocessing: {len(refused)} of {len(photos)} photos"
+               + f" ({sum(p[1] is not None and p[0].name in refused for p in photos)} of them in-class).")
     out.append(summary)
+    per_folder = {}
+    for folder, counts in right_in.items():
+        n = sum(1 for p in in_class if p[2].split(",")[0] == folder)
+        seeds = [counts[f"seed {s}"] for s in args.seeds]
+        per_folder[folder] = {"in_class": n, "right": counts,
+                              "median_right": float(np.median(seeds)) if seeds else None}
+        out.append(f"{folder}/: {n} in-class photos; right: " + ", ".join(f"{m} {counts[m]}/{n}" for m in columns)
+                   + (f"; median over the seeds {int(np.median(seeds))}/{n}" if seeds else ""))
     if names:
         import matplotlib
 
@@ -129,7 +146,7 @@ def main() -> None:
     text = "\n".join(out)
     print(text)
     data = {"rows": rows, "right": right, "in_class": len(in_class), "refused": refused,
-            "median_right": float(np.median(seeds_right)) if seeds_right else None}
+            "median_right": float(np.median(seeds_right)) if seeds_right else None, "per_folder": per_folder}
     print(f"\nwritten: {write_results(args.name, vars(args), text, data)}")
 
 

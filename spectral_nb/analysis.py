@@ -768,6 +768,14 @@ def classify_photo(photo, model, params=None, threshold: float = 0.5,
     if isinstance(photo, (bytes, bytearray, memoryview)):
         photo = photo_from_bytes(photo, name or "uploaded photo")
     strip, report = preprocessing.preprocess_photo(photo, params, name=name)
+    return classify_strip(strip, report, model, params, threshold, class_names)
+
+
+def classify_strip(strip: np.ndarray, report: dict, model, params=None, threshold: float = 0.5,
+                   class_names: Sequence[str] = CLASS_NAMES) -> dict:
+    """Classify a strip that ``preprocessing.preprocess_photo`` cut, with its ``report``: what
+    :func:`classify_photo` returns (see there), for a caller that has cut the strip already. A grey
+    band read with ``params.order == "auto"`` (or no params) goes to the model both ways round."""
     warnings = list(report.get("warnings", []))
     auto = params is None or params.order == "auto"
     if report.get("grey") and auto:
