@@ -88,6 +88,7 @@ def main() -> None:
     if args.ablate:
         args.configs = list(dict.fromkeys([*args.configs, *(f"book without {lever}" for lever in PHOTOMETRIC)]))
     runs = {name: [] for name in args.configs}
+    ensembles: dict[str, dict] = {}
     for seed in args.seeds:
         x_train, y_train, _ = synthesis.generate_strips((args.per_class,) * NUM_CLASSES, seed=1000 + seed, workers=2)
         x_val, y_val, _ = synthesis.generate_strips((max(20, args.per_class // 5),) * NUM_CLASSES, seed=2000 + seed,
@@ -98,7 +99,8 @@ def main() -> None:
             model = train(x_train, y_train, x_val, y_val, args.epochs, seed, augment, kind, augment_options=options)
             seconds = time.perf_counter() - start
             val_acc = float((analysis.predict_proba(model, x_val).argmax(1) == y_val).mean())
-            pred = analysis.predict_proba(model, x_real).argmax(1)
+            proba = analysis.predict_proba(model, x_real)
+            pred = proba.argmax(1)
             _, warp_mean, _ = analysis.warp_vote_predict(model, x_real)  # test-time views (chapter 05)
             confusion = analysis.confusion_matrix(y_real, pred)
             metrics = analysis.class_metrics(confusion)
@@ -106,7 +108,7 @@ def main() -> None:
                                "predictions": pred.tolist(), "weighted_precision": metrics.weighted_precision,
                                "real_acc_warp_mean": float((warp_mean.argmax(1) == y_real).mean()),
                                "recall": metrics.recall.tolist(), "confusion": confusion.tolist(),
-                               "seconds": seconds})
+                               "proba": proba.round(4).tolist(), "seconds": seconds})
             print(f"  {name} seed {seed}: real {runs[name][-1]['real_acc']:.3f} ({seconds:.0f} s)", flush=True)
     out = [f"## Sim-to-real: trained on {args.per_class * NUM_CLASSES} synthetic strips "
            f"(synthesis.generate_strips, generator version {synthesis.GENERATOR_VERSION}), seeds {args.seeds}; "
@@ -133,7 +135,18 @@ def main() -> None:
         out.append("|---|" + "---|" * (NUM_CLASSES + 1))
         for t in range(NUM_CLASSES):
             out.append(f"| {CLASS_NAMES[t]} | " + " | ".join(str(v) for v in confusion[t]) + f" | {recalls[t]:.2f} |")
-    data = {"runs": runs}
+    if len(args.seeds) > 1:  # the seeds' models together: their probabilities averaged (one measurement)
+        out.append(f"\nEnsembles: the {len(args.seeds)} seeds' models of a configuration, probabilities averaged "
+                   "(one measurement each, not a median; it costs the seeds' training and inference together)")
+        out.append("| configuration | real dev acc., ensemble | right / real strips | best single seed |")
+        out.append("|---|---|---|---|")
+        for name, rs in runs.items():
+            pred = np.mean([r["proba"] for r in rs], axis=0).argmax(1)
+            right = int((pred == y_real).sum())
+            ensembles[name] = {"real_acc": right / len(y_real), "predictions": pred.tolist()}
+            out.append(f"| {name} | {right / len(y_real):.3f} | {right}/{len(y_real)} "
+                       f"| {max(r['real_acc'] for r in rs):.3f} |")
+    data = {"runs": runs, "ensembles": ensembles}
     if args.model is not None:
         import keras
 
