@@ -849,7 +849,10 @@ def plot_classification(result: Mapping, fig=None):
     ax_bars.barh(names, values, color=colours)
     ax_bars.axvline(result["threshold"], color="k", ls="--", lw=1, label=f"unknown below {result['threshold']:.2f}")
     for y, p in enumerate(values):
-        ax_bars.text(min(p + 0.01, 0.9), y, f"{p:.3f}", va="center", fontsize=9)
+        x = min(p + 0.01, 0.9)
+        if abs(x - result["threshold"]) < 0.08 and p < result["threshold"]:
+            x = result["threshold"] + 0.01  # a label that would sit on the dashed line goes beyond it
+        ax_bars.text(x, y, f"{p:.3f}", va="center", fontsize=9)
     ax_bars.set_xlim(0, 1)
     ax_bars.set_xlabel("probability")
     ax_bars.legend(loc="lower right", fontsize=8)

@@ -406,3 +406,18 @@ def test_a_grey_photo_is_read_both_ways_round_and_says_so():
         assert result["label"] == "mercury", result["warnings"]
         assert result["strip"][:, :240].mean() > result["strip"][:, 240:].mean()
         assert any("surer" in w for w in result["warnings"])
+
+
+def test_classification_labels_stay_off_the_threshold_line():
+    """A probability just under the threshold has its label beyond the dashed line, not on it."""
+    import matplotlib
+    matplotlib.use("Agg")
+    result = {"strip": np.zeros(STRIP_SHAPE, np.uint8), "label": "unknown", "threshold": 0.55,
+              "top3": [("mercury", 0.52), ("helium", 0.30), ("neon", 0.10)]}
+    fig = analysis.plot_classification(result)
+    fig.canvas.draw()
+    ax = fig.axes[1]
+    line_px = ax.transData.transform((0.55, 0))[0]
+    for text in ax.texts:
+        box = text.get_window_extent()
+        assert not box.x0 <= line_px <= box.x1, f"label {text.get_text()} crosses the threshold line"
