@@ -75,9 +75,7 @@ def main() -> None:
 
     kind, augment, options = sim.CONFIGS[RECIPE]
     for seed in args.seeds:
-        x_train, y_train, _ = synthesis.generate_strips((args.per_class,) * NUM_CLASSES, seed=1000 + seed, workers=2)
-        x_val, y_val, _ = synthesis.generate_strips((max(20, args.per_class // 5),) * NUM_CLASSES, seed=2000 + seed,
-                                                    workers=2)
+        x_train, y_train, x_val, y_val = sim.synthetic_splits(args.per_class, seed)
         models[f"seed {seed}"] = sim.train(x_train, y_train, x_val, y_val, 30, seed, augment, kind, augment_options=options)
         print(f"  trained seed {seed}", flush=True)
     if args.model is not None:
@@ -117,7 +115,7 @@ def main() -> None:
                 top = int(p.argmax())
                 ok = label is not None and top == label
                 right[m] += ok
-                right_in[note.split(",")[0]][m] += ok
+                right_in[path.parent.name][m] += ok
                 cells.append(f"{'**' if ok else ''}{CLASS_NAMES[top]} {p[top]:.2f}{'**' if ok else ''}")
         rows.append({"photo": path.name, "label": label, "preprocessing": how, "predicted": cells})
         out.append(f"| {path.name} | {note} | {truth} | {how} | " + " | ".join(cells) + " |")
@@ -129,7 +127,7 @@ def main() -> None:
     out.append(summary)
     per_folder = {}
     for folder, counts in right_in.items():
-        n = sum(1 for p in in_class if p[2].split(",")[0] == folder)
+        n = sum(1 for p in in_class if p[0].parent.name == folder)
         seeds = [counts[f"seed {s}"] for s in args.seeds]
         per_folder[folder] = {"in_class": n, "right": counts,
                               "median_right": float(np.median(seeds)) if seeds else None}

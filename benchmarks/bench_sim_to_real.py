@@ -48,6 +48,14 @@ for _lever in PHOTOMETRIC:
     CONFIGS[f"book without {_lever}"] = ("colour", GEOMETRIC + tuple(a for a in PHOTOMETRIC if a != _lever), WIDE)
 
 
+def synthetic_splits(per_class: int, seed: int):
+    """``(x_train, y_train, x_val, y_val)``: the synthetic training strips of ``seed`` (generator seed
+    1000 + seed, ``per_class`` per class) and its validation strips (2000 + seed, a fifth as many, at least 20)."""
+    x_train, y_train, _ = synthesis.generate_strips((per_class,) * NUM_CLASSES, seed=1000 + seed, workers=2)
+    x_val, y_val, _ = synthesis.generate_strips((max(20, per_class // 5),) * NUM_CLASSES, seed=2000 + seed, workers=2)
+    return x_train, y_train, x_val, y_val
+
+
 def train(x_train, y_train, x_val, y_val, epochs: int, seed: int, augment, kind: str = "colour", patience: int = 6,
           augment_options: dict | None = None):
     """A model of ``kind`` trained as chapter 04 does (early stopping on validation loss)."""
@@ -90,9 +98,7 @@ def main() -> None:
     runs = {name: [] for name in args.configs}
     ensembles: dict[str, dict] = {}
     for seed in args.seeds:
-        x_train, y_train, _ = synthesis.generate_strips((args.per_class,) * NUM_CLASSES, seed=1000 + seed, workers=2)
-        x_val, y_val, _ = synthesis.generate_strips((max(20, args.per_class // 5),) * NUM_CLASSES, seed=2000 + seed,
-                                                    workers=2)
+        x_train, y_train, x_val, y_val = synthetic_splits(args.per_class, seed)
         for name in args.configs:
             kind, augment, options = CONFIGS[name]
             start = time.perf_counter()

@@ -169,10 +169,17 @@ def _lit_extent(profile: np.ndarray, colour: np.ndarray, threshold: float) -> tu
     runs = _runs(smooth > base + threshold * (peak - base))
     if not runs:
         return 0, len(profile), 0.0
-    hue, weight = _hue(colour), smooth - base
+    runs = _without_outer_orders(runs, smooth - base, colour)
+    return int(runs[0][0]), int(runs[-1][1]), float(np.clip((peak - base) / (peak + 1e-9), 0, 1))
+
+
+def _without_outer_orders(runs: list[tuple[int, int]], weight: np.ndarray, colour: np.ndarray) -> list[tuple[int, int]]:
+    """``runs`` (lit column runs, left to right) less every zero or second order at either end
+    (:func:`_outer_order`); ``weight`` is each column's brightness above the floor, ``colour`` its RGB."""
+    hue = _hue(colour)
     while len(runs) > 1 and (cut := _outer_order(runs, hue, weight, colour)):
         runs = runs[cut:] if cut > 0 else runs[:cut]
-    return int(runs[0][0]), int(runs[-1][1]), float(np.clip((peak - base) / (peak + 1e-9), 0, 1))
+    return runs
 
 
 def _outer_order(runs: list[tuple[int, int]], hue: np.ndarray, weight: np.ndarray, colour: np.ndarray) -> int:
@@ -197,12 +204,12 @@ def _outer_order(runs: list[tuple[int, int]], hue: np.ndarray, weight: np.ndarra
             cols = np.concatenate([np.arange(a, b) for a, b in part])
             rgb = colour[cols].mean(axis=0)
             white = rgb.min() / (rgb.max() + 1e-9) > 0.6
+            part_order, part_hue = _colour_order(hue, weight, part)
             zero_order = n == 1 and white and ((length < 0.06 * span and gap > 0.1 * span)
                                                or (at_blue_end and length < 0.15 * span and gap > 0.08 * span)
                                                or (at_blue_end and abs(order) >= 0.5 and gap > 0.1 * span
-                                                   and abs(_colour_order(hue, weight, part)[0]) < 0.3
+                                                   and abs(part_order) < 0.3
                                                    and float(weight[cols].max()) >= max(float(weight[a:b].max()) for a, b in others)))
-            part_hue = _colour_order(hue, weight, part)[1]
             second_order = (abs(order) >= 0.3 and not at_blue_end and gap > 0.04 * span
                             and (length > 0.1 * span or gap > 0.2 * span) and (n == 1 or rest >= 1.5 * length)
                             and float(weight[cols].max()) < 0.4 * max(float(weight[a:b].max()) for a, b in others)
@@ -231,9 +238,7 @@ def find_band(small: np.ndarray, params: PreprocessParams = PreprocessParams()) 
     runs = _runs(active)
     if len(runs) > 1:  # a zero order (the lamp itself) or a second order does not choose the rows
         colour = (small * lit[:, :, None]).sum(axis=0) / (lit.sum(axis=0)[:, None] + 1e-9)
-        kept = runs
-        while len(kept) > 1 and (cut := _outer_order(kept, _hue(colour), col_energy, colour)):
-            kept = kept[cut:] if cut > 0 else kept[:cut]
+        kept = _without_outer_orders(runs, col_energy, colour)
         if kept != runs:
             active = np.zeros_like(active)
             for a, b in kept:
