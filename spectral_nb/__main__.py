@@ -3,6 +3,7 @@
   book [--quick] [--chapters 01 03]       run the chapters in order, headless
   classify PHOTO_OR_FOLDER... [--json]    classify spectroscope photos with the trained model
   export --format tflite|savedmodel       export the trained model for serving
+  adapt FOLDER [--out PATH]               fine-tune the model on a labelled folder of your own photos
 """
 from __future__ import annotations
 
@@ -49,6 +50,25 @@ def _add_export(sub) -> None:
     export.add_argument("--overwrite", action="store_true", help="replace an existing output")
 
 
+def _add_adapt(sub) -> None:
+    adapt = sub.add_parser(
+        "adapt", help="fine-tune the trained model on a labelled folder of your own spectroscope's photos",
+        description="Cut each photo of FOLDER to a strip (chapter 02's parameters), fine-tune a copy of the book's "
+                    "model on them with synthetic strips replayed (chapter 07's recipe) and save it under its own "
+                    "name; the book's model is not changed. FOLDER holds one sub-folder per label (0_LED, "
+                    "1_mercury, ...) or a labels.csv of path,label. Exit status: 0 saved, 1 no photo gave a strip, "
+                    "2 usage error.")
+    adapt.add_argument("folder", metavar="FOLDER")
+    adapt.add_argument("--model", metavar="PATH", help="the model to adapt (default: OutputModel/spectral_cnn.keras)")
+    adapt.add_argument("--params", metavar="PATH", help="preprocessing parameters saved by chapter 02 (default: "
+                       "InputData/preprocess_params.json if it exists, else the defaults)")
+    adapt.add_argument("--out", metavar="PATH", help="where to save (default: beside the model, "
+                       "spectral_cnn_adapted_<folder>.keras, with a .json of what it was adapted on)")
+    adapt.add_argument("--overwrite", action="store_true", help="replace an existing adapted model")
+    adapt.add_argument("--seed", type=int, default=0)
+    adapt.add_argument("--steps", type=int, default=None, help="fine-tuning steps (default: chapter 07's)")
+
+
 def main(argv: list[str] | None = None) -> int:
     prog = "spectral-nb" if os.path.basename(sys.argv[0]) == "spectral-nb" else "python -m spectral_nb"
     parser = argparse.ArgumentParser(prog=prog, description=__doc__,
@@ -61,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
                       help="chapter numbers to run (default: all, in order)")
     _add_classify(sub)
     _add_export(sub)
+    _add_adapt(sub)
     args = parser.parse_args(argv)
     if args.command == "book":
         chapters = CHAPTERS
@@ -85,6 +106,10 @@ def main(argv: list[str] | None = None) -> int:
 
         return run_classify(args.paths, args.model, args.params, as_json=args.json, calibrate=args.calibrate,
                             threshold=args.threshold)
+    if args.command == "adapt":
+        from spectral_nb.adapt import run_adapt
+
+        return run_adapt(args.folder, args.model, args.params, args.out, args.overwrite, args.seed, args.steps)
     from spectral_nb.export import run_export
 
     return run_export(args.fmt, args.model, args.out, args.quantize, args.overwrite)

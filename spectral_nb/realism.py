@@ -204,9 +204,10 @@ def plot_distributions(real: Mapping[str, np.ndarray], synthetic: Mapping[str, n
 
 
 def plot_side_by_side(real_images, real_labels, synthetic_images, synthetic_labels, per_class: int = 3,
-                      seed: int = 0, fig=None):
+                      seed: int = 0, fig=None, titles: tuple[str, str] = ("real (nnSIC dev strips)", "synthetic")):
     """Per class, ``per_class`` real strips (left) beside as many synthetic ones (right), drawn at
-    random with ``seed``; rows stretched x2 so a 15-row strip is visible. Returns the figure."""
+    random with ``seed``; rows stretched x2 so a 15-row strip is visible. ``titles``: the two
+    columns' headings (any two sets of strips can be compared). Returns the figure."""
     import matplotlib.pyplot as plt
 
     rng = np.random.default_rng(seed)
@@ -230,8 +231,8 @@ def plot_side_by_side(real_images, real_labels, synthetic_images, synthetic_labe
             ax.set_yticks([])
             if k == 0:
                 ax.set_ylabel(CLASS_NAMES[label], rotation=0, ha="right", va="center", fontsize=9)
-    axes[0, 0].set_title("real (nnSIC dev strips)", fontsize=9)
-    axes[0, 1].set_title("synthetic", fontsize=9)
+    axes[0, 0].set_title(titles[0], fontsize=9)
+    axes[0, 1].set_title(titles[1], fontsize=9)
     fig.subplots_adjust(hspace=0.08, wspace=0.02)
     return fig
 

@@ -245,7 +245,8 @@ MAX_OVEREXPOSURE = 6.0
 AUTO_EXPOSURE_MEAN: dict[bool, tuple[float, float]] = {False: (0.015, 0.25), True: (0.004, 0.06)}
 
 
-def _expose(signal: np.ndarray, rng: np.random.Generator, faint: bool = False) -> float:
+def _expose(signal: np.ndarray, rng: np.random.Generator, faint: bool = False,
+            by_hand: tuple[float, float] | None = None) -> float:
     """Exposure scale for a ``(n, 3)`` linear profile.
 
     Auto-exposure (:data:`AUTO_EXPOSURE_SHARE`): the mean level lands at 0.015-0.25 of full scale
@@ -255,10 +256,13 @@ def _expose(signal: np.ndarray, rng: np.random.Generator, faint: bool = False) -
     many bands, nitrogen's, stays dim). The gain is capped at :data:`MAX_OVEREXPOSURE` times the
     brightest part's full scale. By hand: the brightest part at 0.3-3x full scale. The real strips'
     brightness (mean 30-125, 99th percentile 132-255 grey levels by class) is what this has to cover.
+    ``by_hand`` (x full scale, low and high): one photographer's habit instead, always by hand.
     """
     brightest = signal.max(axis=1)
     k = int(0.995 * (brightest.size - 1))
     peak = float(np.partition(brightest, k)[k]) + 1e-12
+    if by_hand is not None:
+        return float(np.exp(rng.uniform(np.log(by_hand[0]), np.log(by_hand[1])))) / peak
     if rng.random() >= AUTO_EXPOSURE_SHARE:
         return float(np.exp(rng.uniform(np.log(0.3), np.log(3.0)))) / peak
     mean = float(signal.mean()) + 1e-12
@@ -395,7 +399,8 @@ STRAY_MAX = 0.08
 
 
 def expose_profile(spectrum: Spectrum, instrument: Instrument, camera: Camera, proc: _Processing, n_px: int,
-                   rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, _Processing]:
+                   rng: np.random.Generator, by_hand: tuple[float, float] | None = None
+                   ) -> tuple[np.ndarray, np.ndarray, _Processing]:
     """The camera pipeline every renderer shares, up to the sensor: ``(float32 (n_px, 3), nm (n_px,), proc)``.
 
     White-balanced sensor signal along the band (full scale about 1): :func:`render_profile` (light
@@ -404,11 +409,12 @@ def expose_profile(spectrum: Spectrum, instrument: Instrument, camera: Camera, p
     ``proc`` carries the sensor's clipping level per channel (the white-balance gains); what remains
     (the band's shape across, the dark frame, noise, clipping, colour matrix, tone curve:
     :func:`_develop` with that ``proc``) differs between a strip and a photo only in geometry.
+    ``by_hand``: a fixed exposure habit (see :func:`_expose`) instead of the random one.
     """
     profile, nm = render_profile(spectrum, instrument, camera, n_px)
     gains = _white_balance_gains(camera, rng, profile)
     profile = profile * gains
-    profile = profile * _expose(profile, rng, spectrum.faint)
+    profile = profile * _expose(profile, rng, spectrum.faint, by_hand)
     stray_k = rng.uniform(0, STRAY_MAX)
     if stray_k > 0.01:
         from scipy.ndimage import uniform_filter1d

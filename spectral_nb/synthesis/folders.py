@@ -11,7 +11,7 @@ import numpy as np
 
 from spectral_nb import files
 from spectral_nb import CLASS_NAMES, NUM_CLASSES, STRIP_SHAPE
-from spectral_nb.synthesis.render import render_photo, render_strip
+from spectral_nb.synthesis.render import Spectroscope, render_photo, render_strip
 
 #: Raw photos per class in nnSIC's dataset (labels 0-6); the book's default dataset mirrors them.
 NNSIC_PHOTO_COUNTS: tuple[int, ...] = (506, 598, 280, 119, 54, 81, 103)
@@ -66,15 +66,18 @@ def _in_chunks(fn, items: list, workers: int, *args) -> list:
         return first + [result for future in futures for result in future.result()]
 
 
-def _strip_chunk(seed: int, items: list[tuple[int, int]]) -> list[tuple[np.ndarray, list[dict]]]:
+def _strip_chunk(seed: int, spectroscope: Spectroscope | None,
+                 items: list[tuple[int, int]]) -> list[tuple[np.ndarray, list[dict]]]:
     """Strips ``items`` ((label, k) pairs) as one stacked array and their truths (one cheap pickle)."""
-    rendered = [render_strip(label, _item_rng(seed, label, k)) for label, k in items]
+    rendered = [render_strip(label, _item_rng(seed, label, k), spectroscope) for label, k in items]
     return [(np.stack([image for image, _ in rendered]), [truth for _, truth in rendered])] if rendered else []
 
 
-def generate_strips(counts: Sequence[int], seed: int, workers: int = 1) -> tuple[np.ndarray, np.ndarray, list[dict]]:
+def generate_strips(counts: Sequence[int], seed: int, workers: int = 1, spectroscope: Spectroscope | None = None
+                    ) -> tuple[np.ndarray, np.ndarray, list[dict]]:
     """``counts[label]`` strips per class: images ``(N, 15, 480, 3) uint8``, labels ``(N,) int64``, truths.
 
+    Each strip through a random instrument and camera, or all through one ``spectroscope``.
     Items are in label order; item ``k`` of class ``label`` depends only on ``(seed, label, k)``,
     so the same seed gives the same bytes, and adding items to one class leaves the others alone.
     ``workers`` > 1 renders in that many processes (same bytes; worth it from a few hundred strips).
@@ -84,7 +87,7 @@ def generate_strips(counts: Sequence[int], seed: int, workers: int = 1) -> tuple
     workers = _check_workers(workers)
     items = [(label, k) for label, count in enumerate(counts) for k in range(count)]
     labels = np.array([label for label, _ in items], dtype=np.int64)
-    chunks = _in_chunks(_strip_chunk, items, workers, seed)
+    chunks = _in_chunks(_strip_chunk, items, workers, seed, spectroscope)
     images = np.concatenate([stack for stack, _ in chunks]) if chunks else np.empty((0, *STRIP_SHAPE), np.uint8)
     truths = [truth for _, part in chunks for truth in part]
     return images, labels, truths

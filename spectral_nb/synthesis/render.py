@@ -2,12 +2,12 @@
 (:func:`render_photo`) of a lamp, through a random instrument and camera."""
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from spectral_nb import STRIP_SHAPE
-from spectral_nb.synthesis.camera import (Instrument, _background, _develop, _median_step, _tone,
+from spectral_nb.synthesis.camera import (Camera, Instrument, _background, _develop, _median_step, _tone,
                                           _Processing, _sample_processing, expose_profile, sample_camera,
                                           sample_instrument)
 from spectral_nb.synthesis.spectra import (OUT_OF_CLASS_KINDS, Spectrum, _check_label, _out_of_class_spectrum,
@@ -19,6 +19,24 @@ from spectral_nb.synthesis.spectra import (OUT_OF_CLASS_KINDS, Spectrum, _check_
 CROPPED_TO_LIGHT_SHARE = 0.7
 
 
+@dataclass(frozen=True)
+class Spectroscope:
+    """One particular spectroscope: a fixed instrument (window, dispersion, line sharpness) and
+    camera, and its owner's exposure habit, instead of the random ones each strip gets by default.
+
+    ``by_hand``: the brightest part of every photo lands at this many times full scale (low, high;
+    log-uniform), or ``None`` for the book's random mix of auto and hand exposure. ``monochrome``: the
+    sensor has one channel (no colour filter), saved as grey (R = G = B); give it a ``camera`` whose
+    three channels are the sensor's one response.
+    """
+
+    name: str
+    instrument: Instrument
+    camera: Camera
+    by_hand: tuple[float, float] | None = None
+    monochrome: bool = False
+
+
 def _strip_instrument(rng: np.random.Generator, n_px: int) -> Instrument:
     base = sample_instrument(rng, n_px)
     if rng.random() < CROPPED_TO_LIGHT_SHARE:
@@ -26,12 +44,15 @@ def _strip_instrument(rng: np.random.Generator, n_px: int) -> Instrument:
     return base
 
 
-def _render_strip_from(spectrum: Spectrum, rng: np.random.Generator, truth: dict) -> tuple[np.ndarray, dict]:
+def _render_strip_from(spectrum: Spectrum, rng: np.random.Generator, truth: dict,
+                       spectroscope: Spectroscope | None = None) -> tuple[np.ndarray, dict]:
     rows, cols, _ = STRIP_SHAPE
-    instrument = _strip_instrument(rng, cols)
-    camera = sample_camera(rng)
+    if spectroscope is None:
+        instrument, camera, by_hand = _strip_instrument(rng, cols), sample_camera(rng), None
+    else:
+        instrument, camera, by_hand = spectroscope.instrument, spectroscope.camera, spectroscope.by_hand
     proc = _sample_processing(rng)
-    profile, nm, proc = expose_profile(spectrum, instrument, camera, proc, cols, rng)
+    profile, nm, proc = expose_profile(spectrum, instrument, camera, proc, cols, rng, by_hand)
     # across the band: how the preprocessing crop sits on it (full, or narrower than the strip)
     r = np.arange(rows, dtype=np.float32) - (rows - 1) / 2
     if rng.random() < 0.75:
@@ -50,7 +71,12 @@ def _render_strip_from(spectrum: Spectrum, rng: np.random.Generator, truth: dict
         band -= (weight * slope * r)[:, None, None] * slope_px[None, :, :]
         np.maximum(band, 0, out=band)
     band += _background(rng, spectrum.faint).astype(np.float32)
+    mono = spectroscope is not None and spectroscope.monochrome
+    if mono:  # one sensor channel: its signal in all three, developed, and one of them saved as grey
+        band = np.repeat(band.mean(axis=-1, keepdims=True), 3, axis=-1)
     strip = _develop(band, rng, proc)
+    if mono:
+        strip = np.repeat(strip[..., :1], 3, axis=-1)
     flipped = bool(rng.random() < 0.5)
     if flipped:
         strip = strip[::-1]
@@ -65,15 +91,18 @@ def _render_strip_from(spectrum: Spectrum, rng: np.random.Generator, truth: dict
     return np.ascontiguousarray(strip), truth
 
 
-def render_strip(label: int, rng: np.random.Generator) -> tuple[np.ndarray, dict]:
+def render_strip(label: int, rng: np.random.Generator, spectroscope: Spectroscope | None = None
+                 ) -> tuple[np.ndarray, dict]:
     """A preprocessed strip of a random lamp of class ``label``: ``(15, 480, 3) uint8``, blue on the left.
 
+    Through a random instrument and camera, or through ``spectroscope`` (one fixed instrument and
+    camera; the lamp, the processing and the noise still vary).
     Truth dict: ``label`` (int), ``source`` (str), ``nm_per_column`` ((480,) float, true nm of each
     column), ``nm_per_px``, ``lsf_sigma_px``, ``camera``, ``flipped_rows`` (upside down or not).
     """
     label = _check_label(label)
     spectrum = sample_spectrum(label, rng)
-    return _render_strip_from(spectrum, rng, {"label": label})
+    return _render_strip_from(spectrum, rng, {"label": label}, spectroscope)
 
 
 def render_out_of_class_strip(kind: str, rng: np.random.Generator) -> tuple[np.ndarray, dict]:
