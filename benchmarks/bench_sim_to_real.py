@@ -56,6 +56,20 @@ def synthetic_splits(per_class: int, seed: int):
     return x_train, y_train, x_val, y_val
 
 
+def record_splits(records_dir: Path):
+    """``(x_train, y_train, x_val, y_val)`` from chapter 03's records in ``records_dir``
+    (``synthetic_train`` and ``synthetic_vali``: synthetic photos cut by chapter 02, the training split
+    over-sampled), i.e. exactly what chapter 04 trains the book's model on."""
+    files = {s: Path(records_dir) / f"synthetic_{s}.tfrecords" for s in ("train", "vali")}
+    missing = [p for p in files.values() if not p.is_file()]
+    if missing:
+        raise SystemExit(f"--records: {missing[0]} is missing: run the book first (`make book`), which writes chapter "
+                         "03's records there")
+    x_train, y_train, _ = records.load_examples(files["train"])
+    x_val, y_val, _ = records.load_examples(files["vali"])
+    return x_train, y_train, x_val, y_val
+
+
 def train(x_train, y_train, x_val, y_val, epochs: int, seed: int, augment, kind: str = "colour", patience: int = 6,
           augment_options: dict | None = None):
     """A model of ``kind`` trained as chapter 04 does (early stopping on validation loss)."""
@@ -79,7 +93,11 @@ def train(x_train, y_train, x_val, y_val, epochs: int, seed: int, augment, kind:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--per-class", type=int, default=400, help="synthetic training strips per class")
-    parser.add_argument("--epochs", type=int, default=30, help="at most; early stopping (patience 6) ends sooner")
+    parser.add_argument("--epochs", type=int, default=30, help="at most; early stopping (--patience) ends sooner")
+    parser.add_argument("--patience", type=int, default=6, help="epochs without a lower validation loss before stopping")
+    parser.add_argument("--records", type=Path, default=None,
+                        help="train on chapter 03's records in this folder (e.g. InputData/records, after `make book`: "
+                             "photos cut by chapter 02, as chapter 04 trains) instead of synthesis.generate_strips")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--configs", nargs="+", default=list(DEFAULT_CONFIGS), choices=list(CONFIGS), metavar="CONFIG",
                         help=f"which of: {'; '.join(CONFIGS)}")
@@ -98,11 +116,15 @@ def main() -> None:
     runs = {name: [] for name in args.configs}
     ensembles: dict[str, dict] = {}
     for seed in args.seeds:
-        x_train, y_train, x_val, y_val = synthetic_splits(args.per_class, seed)
+        if args.records is not None:  # the same strips for every seed: only the training's randomness differs
+            x_train, y_train, x_val, y_val = record_splits(args.records)
+        else:
+            x_train, y_train, x_val, y_val = synthetic_splits(args.per_class, seed)
         for name in args.configs:
             kind, augment, options = CONFIGS[name]
             start = time.perf_counter()
-            model = train(x_train, y_train, x_val, y_val, args.epochs, seed, augment, kind, augment_options=options)
+            model = train(x_train, y_train, x_val, y_val, args.epochs, seed, augment, kind, patience=args.patience,
+                          augment_options=options)
             seconds = time.perf_counter() - start
             val_acc = float((analysis.predict_proba(model, x_val).argmax(1) == y_val).mean())
             proba = analysis.predict_proba(model, x_real)
@@ -116,9 +138,11 @@ def main() -> None:
                                "recall": metrics.recall.tolist(), "confusion": confusion.tolist(),
                                "proba": proba.round(4).tolist(), "seconds": seconds})
             print(f"  {name} seed {seed}: real {runs[name][-1]['real_acc']:.3f} ({seconds:.0f} s)", flush=True)
-    out = [f"## Sim-to-real: trained on {args.per_class * NUM_CLASSES} synthetic strips "
-           f"(synthesis.generate_strips, generator version {synthesis.GENERATOR_VERSION}), seeds {args.seeds}; "
-           f"tested on {len(y_real)} real nnSIC dev strips\n",
+    source = (f"{len(y_train)} strips of chapter 03's records ({args.records}: synthetic photos cut by chapter 02, "
+              f"over-sampled)" if args.records is not None else
+              f"{args.per_class * NUM_CLASSES} synthetic strips (synthesis.generate_strips)")
+    out = [f"## Sim-to-real: trained on {source}, generator version {synthesis.GENERATOR_VERSION}, seeds {args.seeds} "
+           f"(at most {args.epochs} epochs, patience {args.patience}); tested on {len(y_real)} real nnSIC dev strips\n",
            "| configuration (model + augmentations) | synthetic validation acc. | real dev acc., median | per seed "
            "| weighted precision, median | worst class recall (median over seeds) "
            "| real dev acc., mean of the 5 warp views, median | training s, median | target |",
