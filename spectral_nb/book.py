@@ -26,6 +26,7 @@ CHAPTERS: tuple[str, ...] = (
     "04_model_building.ipynb",
     "05_result_analysis.ipynb",
     "06_wavelength_calibration.ipynb",
+    "07_adapt_to_your_spectroscope.ipynb",
 )
 
 _TRUE = {"1", "true", "yes", "on"}

@@ -134,6 +134,7 @@ OUT_OF_ORDER = {
     "04_model_building.ipynb": "03_tfrecord_creation.ipynb",
     "05_result_analysis.ipynb": "03_tfrecord_creation.ipynb",  # it needs 03 and 04; a fresh clone lacks 03 first
     "06_wavelength_calibration.ipynb": "04_model_building.ipynb",
+    "07_adapt_to_your_spectroscope.ipynb": "04_model_building.ipynb",
 }
 
 
