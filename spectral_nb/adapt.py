@@ -248,7 +248,10 @@ def run_adapt(folder, model_path=None, params_path=None, out=None, overwrite: bo
     if target.suffix != ".keras":
         return fail(f"--out must name a .keras file, not {target}")
     if not overwrite and (target.exists() or target.with_suffix(".json").exists()):
-        return fail(f"{target} exists (an adapted model you made?): choose --out, or pass --overwrite")
+        from spectral_nb.book import book_paths
+
+        return fail(f"{book_paths().relative(target)} exists (an adapted model you made?): choose --out, "
+                    "or pass --overwrite")
     try:
         params, params_from = resolve_params(params_path)
         model = load_model(path)
@@ -259,6 +262,11 @@ def run_adapt(folder, model_path=None, params_path=None, out=None, overwrite: bo
         return fail(str(error))
     except ValueError as error:
         return fail(str(error), status=1)
+    from spectral_nb.book import book_paths
+
+    shown = book_paths().relative  # paths inside the project are shown from its root, not the machine's
+    if Path(params_from).is_file():
+        params_from = shown(params_from)
     for reason in refused:
         print(f"left out: {reason}")
     counts = Counter(labels.tolist())
@@ -270,14 +278,14 @@ def run_adapt(folder, model_path=None, params_path=None, out=None, overwrite: bo
               "(synthetic strips are replayed while it learns)")
     options = {} if steps is None else {"steps": steps}
     tuned = fine_tune(model, strips, labels, seed=seed, replay=replay_strips(), **options)
-    info = {"adapted_from": str(path), "folder": str(folder), "photos": names,
+    info = {"adapted_from": shown(path), "folder": str(folder), "photos": names,
             "strips_per_class": {CLASS_NAMES[c]: int(counts[c]) for c in sorted(counts)},
             "left_out": refused, "preprocessing": params_from, "seed": seed,
-            "recipe": {k: v for k, v in fine_tune.__kwdefaults__.items() if k not in ("replay", "augment")} | options,
+            "recipe": {k: v for k, v in fine_tune.__kwdefaults__.items() if k not in ("seed", "replay", "augment")} | options,
             "date": datetime.date.today().isoformat()}
     save_adapted(tuned, target, info, overwrite=overwrite)
-    print(f"wrote {target} (and {target.with_suffix('.json').name}: what it was adapted on); "
-          f"classify with: python -m spectral_nb classify PHOTO --model {target}")
+    print(f"wrote {shown(target)} (and {target.with_suffix('.json').name}: what it was adapted on); "
+          f"classify with: python -m spectral_nb classify PHOTO --model {shown(target)}")
     return 0
 
 
