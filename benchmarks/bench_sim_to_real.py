@@ -70,6 +70,22 @@ def record_splits(records_dir: Path):
     return x_train, y_train, x_val, y_val
 
 
+def photo_splits(seed: int):
+    """``(x_train, y_train, x_val, y_val)`` made as the book makes them, from a photo seed of its own:
+    chapter 01's photos (``NNSIC_PHOTO_COUNTS``, generator seed 1000 + ``seed``), cut by chapter 02
+    with the default parameters, split and over-sampled by chapter 03 (``records.make_splits``, seed
+    ``seed``); the book itself uses photo seed 42 and split seed 42."""
+    from spectral_nb import preprocessing
+
+    with tempfile.TemporaryDirectory() as tmp:
+        photos, strips = Path(tmp) / "photos", Path(tmp) / "strips"
+        synthesis.generate_photo_folder(photos, synthesis.NNSIC_PHOTO_COUNTS, 1000 + seed, workers=2)
+        preprocessing.preprocess_folder(photos, strips)
+        images, labels, names = records.read_strip_folder(strips)
+    splits = records.make_splits(images, labels, names, seed=seed)
+    return splits["train"].images, splits["train"].labels, splits["vali"].images, splits["vali"].labels
+
+
 def train(x_train, y_train, x_val, y_val, epochs: int, seed: int, augment, kind: str = "colour", patience: int = 6,
           augment_options: dict | None = None):
     """A model of ``kind`` trained as chapter 04 does (early stopping on validation loss)."""
@@ -98,6 +114,9 @@ def main() -> None:
     parser.add_argument("--records", type=Path, default=None,
                         help="train on chapter 03's records in this folder (e.g. InputData/records, after `make book`: "
                              "photos cut by chapter 02, as chapter 04 trains) instead of synthesis.generate_strips")
+    parser.add_argument("--photos", action="store_true",
+                        help="make each seed's training data as the book does, from photos of that seed: chapter 01's "
+                             "photos, chapter 02's crops, chapter 03's splits (a few minutes per seed)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--configs", nargs="+", default=list(DEFAULT_CONFIGS), choices=list(CONFIGS), metavar="CONFIG",
                         help=f"which of: {'; '.join(CONFIGS)}")
@@ -118,6 +137,8 @@ def main() -> None:
     for seed in args.seeds:
         if args.records is not None:  # the same strips for every seed: only the training's randomness differs
             x_train, y_train, x_val, y_val = record_splits(args.records)
+        elif args.photos:
+            x_train, y_train, x_val, y_val = photo_splits(seed)
         else:
             x_train, y_train, x_val, y_val = synthetic_splits(args.per_class, seed)
         for name in args.configs:
@@ -140,6 +161,8 @@ def main() -> None:
             print(f"  {name} seed {seed}: real {runs[name][-1]['real_acc']:.3f} ({seconds:.0f} s)", flush=True)
     source = (f"{len(y_train)} strips of chapter 03's records ({args.records}: synthetic photos cut by chapter 02, "
               f"over-sampled)" if args.records is not None else
+              f"the book's pipeline on each seed's own photos ({sum(synthesis.NNSIC_PHOTO_COUNTS)} photos, photo seed "
+              f"1000 + seed, cut by chapter 02, split and over-sampled by chapter 03)" if args.photos else
               f"{args.per_class * NUM_CLASSES} synthetic strips (synthesis.generate_strips)")
     out = [f"## Sim-to-real: trained on {source}, generator version {synthesis.GENERATOR_VERSION}, seeds {args.seeds} "
            f"(at most {args.epochs} epochs, patience {args.patience}); tested on {len(y_real)} real nnSIC dev strips\n",
