@@ -57,21 +57,22 @@ def synthetic_splits(per_class: int, seed: int):
 
 
 def record_splits(records_dir: Path):
-    """``(x_train, y_train, x_val, y_val)`` from chapter 03's records in ``records_dir``
+    """``(x_train, y_train, x_val, y_val, x_test, y_test)`` from chapter 03's records in ``records_dir``
     (``synthetic_train`` and ``synthetic_vali``: synthetic photos cut by chapter 02, the training split
     over-sampled), i.e. exactly what chapter 04 trains the book's model on."""
-    files = {s: Path(records_dir) / f"synthetic_{s}.tfrecords" for s in ("train", "vali")}
+    files = {s: Path(records_dir) / f"synthetic_{s}.tfrecords" for s in ("train", "vali", "test")}
     missing = [p for p in files.values() if not p.is_file()]
     if missing:
         raise SystemExit(f"--records: {missing[0]} is missing: run the book first (`make book`), which writes chapter "
                          "03's records there")
     x_train, y_train, _ = records.load_examples(files["train"])
     x_val, y_val, _ = records.load_examples(files["vali"])
-    return x_train, y_train, x_val, y_val
+    x_test, y_test, _ = records.load_examples(files["test"])
+    return x_train, y_train, x_val, y_val, x_test, y_test
 
 
 def photo_splits(seed: int):
-    """``(x_train, y_train, x_val, y_val)`` made as the book makes them, from a photo seed of its own:
+    """``(x_train, y_train, x_val, y_val, x_test, y_test)`` made as the book makes them, from a photo seed of its own:
     chapter 01's photos (``NNSIC_PHOTO_COUNTS``, generator seed 1000 + ``seed``), cut by chapter 02
     with the default parameters, split and over-sampled by chapter 03 (``records.make_splits``, seed
     ``seed``); the book itself uses photo seed 42 and split seed 42."""
@@ -83,7 +84,7 @@ def photo_splits(seed: int):
         preprocessing.preprocess_folder(photos, strips)
         images, labels, names = records.read_strip_folder(strips)
     splits = records.make_splits(images, labels, names, seed=seed)
-    return splits["train"].images, splits["train"].labels, splits["vali"].images, splits["vali"].labels
+    return tuple(a for s in records.SPLITS for a in (splits[s].images, splits[s].labels))
 
 
 def train(x_train, y_train, x_val, y_val, epochs: int, seed: int, augment, kind: str = "colour", patience: int = 6,
@@ -135,10 +136,11 @@ def main() -> None:
     runs = {name: [] for name in args.configs}
     ensembles: dict[str, dict] = {}
     for seed in args.seeds:
+        x_test = y_test = None  # generate_strips: a validation set only
         if args.records is not None:  # the same strips for every seed: only the training's randomness differs
-            x_train, y_train, x_val, y_val = record_splits(args.records)
+            x_train, y_train, x_val, y_val, x_test, y_test = record_splits(args.records)
         elif args.photos:
-            x_train, y_train, x_val, y_val = photo_splits(seed)
+            x_train, y_train, x_val, y_val, x_test, y_test = photo_splits(seed)
         else:
             x_train, y_train, x_val, y_val = synthetic_splits(args.per_class, seed)
         for name in args.configs:
@@ -148,12 +150,13 @@ def main() -> None:
                           augment_options=options)
             seconds = time.perf_counter() - start
             val_acc = float((analysis.predict_proba(model, x_val).argmax(1) == y_val).mean())
+            test_acc = None if x_test is None else float((analysis.predict_proba(model, x_test).argmax(1) == y_test).mean())
             proba = analysis.predict_proba(model, x_real)
             pred = proba.argmax(1)
             _, warp_mean, _ = analysis.warp_vote_predict(model, x_real)  # test-time views (chapter 05)
             confusion = analysis.confusion_matrix(y_real, pred)
             metrics = analysis.class_metrics(confusion)
-            runs[name].append({"seed": seed, "val_acc": val_acc, "real_acc": metrics.accuracy,
+            runs[name].append({"seed": seed, "val_acc": val_acc, "test_acc": test_acc, "real_acc": metrics.accuracy,
                                "predictions": pred.tolist(), "weighted_precision": metrics.weighted_precision,
                                "real_acc_warp_mean": float((warp_mean.argmax(1) == y_real).mean()),
                                "recall": metrics.recall.tolist(), "confusion": confusion.tolist(),
@@ -166,15 +169,19 @@ def main() -> None:
               f"{args.per_class * NUM_CLASSES} synthetic strips (synthesis.generate_strips)")
     out = [f"## Sim-to-real: trained on {source}, generator version {synthesis.GENERATOR_VERSION}, seeds {args.seeds} "
            f"(at most {args.epochs} epochs, patience {args.patience}); tested on {len(y_real)} real nnSIC dev strips\n",
-           "| configuration (model + augmentations) | synthetic validation acc. | real dev acc., median | per seed "
+           "| configuration (model + augmentations) | synthetic validation acc. | synthetic test acc., median (per seed) "
+           "| real dev acc., median | per seed "
            "| weighted precision, median | worst class recall (median over seeds) "
            "| real dev acc., mean of the 5 warp views, median | training s, median | target |",
-           "|---|---|---|---|---|---|---|---|---|"]
+           "|---|---|---|---|---|---|---|---|---|---|"]
     for name, rs in runs.items():
         recalls = np.median([r["recall"] for r in rs], axis=0)
+        tests = [r["test_acc"] for r in rs if r["test_acc"] is not None]
+        test_cell = (f"{np.median(tests):.3f} ({', '.join(format(t, '.3f') for t in tests)})" if tests
+                     else "(no test split: generate_strips)")
         options = "".join(f"; {k} {v}" for k, v in CONFIGS[name][2].items())
         out.append(f"| {name} ({CONFIGS[name][0]}; {', '.join(CONFIGS[name][1])}{options}) | {np.median([r['val_acc'] for r in rs]):.3f} "
-                   f"| **{np.median([r['real_acc'] for r in rs]):.3f}** | {', '.join(format(r['real_acc'], '.3f') for r in rs)} "
+                   f"| {test_cell} | **{np.median([r['real_acc'] for r in rs]):.3f}** | {', '.join(format(r['real_acc'], '.3f') for r in rs)} "
                    f"| {np.median([r['weighted_precision'] for r in rs]):.3f} "
                    f"| {CLASS_NAMES[int(np.argmin(recalls))]} {recalls.min():.2f} "
                    f"| {np.median([r['real_acc_warp_mean'] for r in rs]):.3f} "
