@@ -84,6 +84,11 @@ def test_readme_quotes_the_benchmark_result_files():
             for name, runs in res["runs"].items():
                 median = statistics.median(r["real_acc"] for r in runs)
                 assert f"{median:.3f}" in readme, f"README lacks the median {median:.3f} of {name} in {path.name}"
+        if data["benchmark"].startswith("adapt"):  # the learning curves' headline: five strips per class
+            for curve in ("real_curve", "second_spectroscope_curve"):
+                for row in res.get(curve, []):
+                    if row["k"] == 5:
+                        assert f"{row['median']:.3f}" in readme, f"README lacks the k=5 median {row['median']:.3f} of {curve} in {path.name}"
         if data["benchmark"].startswith("real_photos") and res.get("median_right") is not None:
             headline = f"{int(res['median_right'])}/{res['in_class']}"
             assert headline in readme, f"README lacks the median {headline} in-class photos right of {path.name}"
