@@ -421,3 +421,21 @@ def test_classification_labels_stay_off_the_threshold_line():
     for text in ax.texts:
         box = text.get_window_extent()
         assert not box.x0 <= line_px <= box.x1, f"label {text.get_text()} crosses the threshold line"
+
+
+def test_exact_interval_matches_clopper_pearson_and_does_not_collapse_at_100_percent():
+    """Known values: 8/10 gives 0.444-0.975 (Clopper & Pearson 1934 tables); n/n has its lower end at
+    0.025**(1/n) and 0/n its upper end at 1 - 0.025**(1/n), where the bootstrap gives a point."""
+    from spectral_nb.analysis import bootstrap_metric, exact_interval
+
+    eight = exact_interval(8, 10)
+    assert (round(eight.low, 3), round(eight.high, 3)) == (0.444, 0.975) and eight.estimate == 0.8
+    full = exact_interval(90, 90)
+    assert full.low == pytest.approx(0.025 ** (1 / 90)) and full.high == 1.0
+    none = exact_interval(0, 10)
+    assert none.low == 0.0 and none.high == pytest.approx(1 - 0.025 ** (1 / 10))
+    labels = np.arange(90) % 7
+    boot = bootstrap_metric(labels, labels)
+    assert boot.low == boot.high == 1.0 and full.low < 0.97  # the bootstrap collapses, the exact interval does not
+    with pytest.raises(ValueError, match="successes"):
+        exact_interval(11, 10)
