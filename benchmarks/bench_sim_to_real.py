@@ -58,8 +58,8 @@ def synthetic_splits(per_class: int, seed: int):
 
 def record_splits(records_dir: Path):
     """``(x_train, y_train, x_val, y_val, x_test, y_test)`` from chapter 03's records in ``records_dir``
-    (``synthetic_train`` and ``synthetic_vali``: synthetic photos cut by chapter 02, the training split
-    over-sampled), i.e. exactly what chapter 04 trains the book's model on."""
+    (``synthetic_train``, ``synthetic_vali`` and ``synthetic_test``: synthetic photos cut by chapter 02, the
+    training split over-sampled), i.e. exactly what chapter 04 trains and tests the book's model on."""
     files = {s: Path(records_dir) / f"synthetic_{s}.tfrecords" for s in ("train", "vali", "test")}
     missing = [p for p in files.values() if not p.is_file()]
     if missing:
@@ -135,10 +135,12 @@ def main() -> None:
         args.configs = list(dict.fromkeys([*args.configs, *(f"book without {lever}" for lever in PHOTOMETRIC)]))
     runs = {name: [] for name in args.configs}
     ensembles: dict[str, dict] = {}
+    # the book's records are the same strips for every seed (only the training's randomness differs): read once
+    recorded = record_splits(args.records) if args.records is not None else None
     for seed in args.seeds:
         x_test = y_test = None  # generate_strips: a validation set only
-        if args.records is not None:  # the same strips for every seed: only the training's randomness differs
-            x_train, y_train, x_val, y_val, x_test, y_test = record_splits(args.records)
+        if recorded is not None:
+            x_train, y_train, x_val, y_val, x_test, y_test = recorded
         elif args.photos:
             x_train, y_train, x_val, y_val, x_test, y_test = photo_splits(seed)
         else:

@@ -237,6 +237,7 @@ def run_adapt(folder, model_path=None, params_path=None, out=None, overwrite: bo
     from pathlib import Path
 
     from spectral_nb import CLASS_NAMES
+    from spectral_nb.book import book_paths
     from spectral_nb.cli import UsageError, load_model, resolve_model_path, resolve_params
 
     def fail(message: str, status: int = 2) -> int:
@@ -247,24 +248,17 @@ def run_adapt(folder, model_path=None, params_path=None, out=None, overwrite: bo
     target = Path(out) if out is not None else default_adapted_path(folder, path)
     if target.suffix != ".keras":
         return fail(f"--out must name a .keras file, not {target}")
+    shown = book_paths().relative  # paths inside the project are shown from its root, not the machine's
     if not overwrite and (target.exists() or target.with_suffix(".json").exists()):
-        from spectral_nb.book import book_paths
-
-        return fail(f"{book_paths().relative(target)} exists (an adapted model you made?): choose --out, "
-                    "or pass --overwrite")
+        return fail(f"{shown(target)} exists (an adapted model you made?): choose --out, or pass --overwrite")
     try:
         params, params_from = resolve_params(params_path)
         model = load_model(path)
         strips, labels, names, refused = strips_from_folder(folder, params)
-    except UsageError as error:
-        return fail(str(error))
-    except FileNotFoundError as error:
+    except (UsageError, FileNotFoundError) as error:
         return fail(str(error))
     except ValueError as error:
         return fail(str(error), status=1)
-    from spectral_nb.book import book_paths
-
-    shown = book_paths().relative  # paths inside the project are shown from its root, not the machine's
     if Path(params_from).is_file():
         params_from = shown(params_from)
     for reason in refused:
@@ -314,11 +308,12 @@ def learning_curve(model, strips, labels, ks: Sequence[int], draws: int, replay=
         runs = []
         for d in range(max(1, draws)):
             train, test = draw_few(labels, k, np.random.default_rng(seed + 1000 * k + d), groups=groups)
+            base = accuracy(model, strips[test], labels[test])
             tuned = model if len(train) == 0 else fine_tune(model, strips[train], labels[train], seed=seed + d,
                                                              replay=replay, **options)
             runs.append({"draw": d, "n_train": int(len(train)), "n_test": int(len(test)),
-                         "acc": accuracy(tuned, strips[test], labels[test]),
-                         "base_acc": accuracy(model, strips[test], labels[test]),
+                         "acc": base if tuned is model else accuracy(tuned, strips[test], labels[test]),
+                         "base_acc": base,
                          "extra_acc": accuracy(tuned, *test_extra) if test_extra is not None else None})
             if len(train) == 0:  # nothing to fine-tune on: the same model on every draw
                 break
