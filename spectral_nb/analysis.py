@@ -458,7 +458,7 @@ class Evaluation:
     accuracy: Interval
     weighted_precision: Interval
     #: Clopper-Pearson interval of the accuracy (:func:`exact_interval`): the one to quote near 0% or 100%
-    accuracy_exact: Interval | None = None
+    accuracy_exact: Interval
 
     def summary(self) -> str:
         return f"{self.name:<28} accuracy {self.accuracy}   weighted precision {self.weighted_precision.estimate:.3f}"
@@ -505,9 +505,8 @@ def comparison_table(evaluations: Sequence[Evaluation], class_names: Sequence[st
     lines.append(f"{'accuracy':<15}" + "".join(f"{e.accuracy.estimate:>{width}.3f}" for e in evaluations))
     lines.append(f"{'  95% CI':<15}" + "".join(f"{f'{e.accuracy.low:.3f}-{e.accuracy.high:.3f}':>{width}}"
                                                for e in evaluations))
-    if all(e.accuracy_exact is not None for e in evaluations):
-        lines.append(f"{'  exact 95% CI':<15}" + "".join(
-            f"{f'{e.accuracy_exact.low:.3f}-{e.accuracy_exact.high:.3f}':>{width}}" for e in evaluations))
+    lines.append(f"{'  exact 95% CI':<15}" + "".join(
+        f"{f'{e.accuracy_exact.low:.3f}-{e.accuracy_exact.high:.3f}':>{width}}" for e in evaluations))
     lines.append(f"{'weighted prec.':<15}" + "".join(f"{e.weighted_precision.estimate:>{width}.3f}" for e in evaluations))
     return "\n".join(lines)
 
