@@ -83,7 +83,7 @@ def main() -> None:
 
     if args.model is None:  # the synthetic training strips are needed only to train the model here
         x_train, y_train, x_val, y_val = bench_sim_to_real.synthetic_splits(args.per_class, 0)
-        kind, augment, options = bench_sim_to_real.CONFIGS["colour+all, wide shift/stretch"]
+        kind, augment, options, _ = bench_sim_to_real.CONFIGS["colour+all, wide shift/stretch"]
         model = bench_sim_to_real.train(x_train, y_train, x_val, y_val, 30, 0, augment, kind, augment_options=options)
         source = "trained here: the book's recipe on synthesis.generate_strips, seed 0"
     else:

@@ -73,7 +73,7 @@ def main() -> None:
     models = {}
     import bench_sim_to_real as sim
 
-    kind, augment, options = sim.CONFIGS[RECIPE]
+    kind, augment, options, _ = sim.CONFIGS[RECIPE]
     for seed in args.seeds:
         x_train, y_train, x_val, y_val = sim.synthetic_splits(args.per_class, seed)
         models[f"seed {seed}"] = sim.train(x_train, y_train, x_val, y_val, 30, seed, augment, kind, augment_options=options)

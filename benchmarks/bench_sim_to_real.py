@@ -33,19 +33,25 @@ from results_io import real_dev_strips, write_results  # noqa: E402
 
 GEOMETRIC = ("shift", "stretch")
 PHOTOMETRIC = records.PHOTOMETRIC_AUGMENTATIONS
-#: name -> (model kind, augmentations, augmentation options). "colour+all" is the book's recipe (chapter 04).
+#: name -> (model kind, augmentations, augmentation options, training options). Training options
+#: override the command line's: ``width`` (``build_model``), ``lr_patience``, ``patience`` and
+#: ``epochs`` (``train_model``). "colour+all, wide shift/stretch" is the book's recipe (chapter 04);
+#: "book before the wide model" is the recipe it replaced (width 1, a constant learning rate, at most
+#: 60 epochs, patience 8), kept to compare in the same run.
 WIDE = {"max_shift_px": 48.0, "max_stretch": 0.2}
+BEFORE_WIDE = {"width": 1, "lr_patience": None, "patience": 8, "epochs": 60}
 CONFIGS = {
-    "compact+geometric": ("compact", GEOMETRIC, {}),
-    "colour+geometric": ("colour", GEOMETRIC, {}),
-    "colour+all": ("colour", GEOMETRIC + PHOTOMETRIC, {}),
-    "colour+all, wide shift/stretch": ("colour", GEOMETRIC + PHOTOMETRIC, WIDE),
+    "compact+geometric": ("compact", GEOMETRIC, {}, {}),
+    "colour+geometric": ("colour", GEOMETRIC, {}, {}),
+    "colour+all": ("colour", GEOMETRIC + PHOTOMETRIC, {}, {}),
+    "colour+all, wide shift/stretch": ("colour", GEOMETRIC + PHOTOMETRIC, WIDE, {}),
+    "book before the wide model": ("colour", GEOMETRIC + PHOTOMETRIC, WIDE, BEFORE_WIDE),
 }
 #: What runs without ``--configs``; the ablation (``--ablate``) adds the book's recipe without each
 #: photometric augmentation in turn ("book without gain", ...).
 DEFAULT_CONFIGS = tuple(CONFIGS)
 for _lever in PHOTOMETRIC:
-    CONFIGS[f"book without {_lever}"] = ("colour", GEOMETRIC + tuple(a for a in PHOTOMETRIC if a != _lever), WIDE)
+    CONFIGS[f"book without {_lever}"] = ("colour", GEOMETRIC + tuple(a for a in PHOTOMETRIC if a != _lever), WIDE, {})
 
 
 def synthetic_splits(per_class: int, seed: int):
@@ -87,9 +93,10 @@ def photo_splits(seed: int):
     return tuple(a for s in records.SPLITS for a in (splits[s].images, splits[s].labels))
 
 
-def train(x_train, y_train, x_val, y_val, epochs: int, seed: int, augment, kind: str = "colour", patience: int = 6,
-          augment_options: dict | None = None):
-    """A model of ``kind`` trained as chapter 04 does (early stopping on validation loss)."""
+def train(x_train, y_train, x_val, y_val, epochs: int, seed: int, augment, kind: str = "colour", patience: int = 12,
+          augment_options: dict | None = None, width: int | None = None, lr_patience: int | None = 3):
+    """A model of ``kind`` (filter multiplier ``width``, default the book's) trained as chapter 04 does:
+    early stopping on validation loss after ``patience`` epochs, learning-rate cuts after ``lr_patience``."""
     import keras
     import tensorflow as tf
 
@@ -101,17 +108,22 @@ def train(x_train, y_train, x_val, y_val, epochs: int, seed: int, augment, kind:
         train_ds = records.augment_batches(train_ds, augment, seed, **(augment_options or {}))
     train_ds = train_ds.prefetch(2)
     val_ds = tf.data.Dataset.from_tensor_slices((x_val, y_val)).batch(256)
-    model = book_model.build_model(kind, seed=seed)
+    model = book_model.build_model(kind, seed=seed, width=width)
     with tempfile.TemporaryDirectory() as out_dir:
-        book_model.train_model(model, train_ds, val_ds, epochs, out_dir, patience=patience, verbose=0, seed=seed)
+        book_model.train_model(model, train_ds, val_ds, epochs, out_dir, patience=patience, lr_patience=lr_patience,
+                               verbose=0, seed=seed)
     return model
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--per-class", type=int, default=400, help="synthetic training strips per class")
-    parser.add_argument("--epochs", type=int, default=30, help="at most; early stopping (--patience) ends sooner")
-    parser.add_argument("--patience", type=int, default=6, help="epochs without a lower validation loss before stopping")
+    parser.add_argument("--epochs", type=int, default=100,
+                        help="at most (chapter 04's); early stopping (--patience) ends sooner")
+    parser.add_argument("--patience", type=int, default=12,
+                        help="epochs without a lower validation loss before stopping (chapter 04's)")
+    parser.add_argument("--lr-patience", type=int, default=3,
+                        help="epochs without a lower validation loss before the learning rate is cut (chapter 04's)")
     parser.add_argument("--records", type=Path, default=None,
                         help="train on chapter 03's records in this folder (e.g. InputData/records, after `make book`: "
                              "photos cut by chapter 02, as chapter 04 trains) instead of synthesis.generate_strips")
@@ -146,10 +158,11 @@ def main() -> None:
         else:
             x_train, y_train, x_val, y_val = synthetic_splits(args.per_class, seed)
         for name in args.configs:
-            kind, augment, options = CONFIGS[name]
+            kind, augment, options, training = CONFIGS[name]
             start = time.perf_counter()
-            model = train(x_train, y_train, x_val, y_val, args.epochs, seed, augment, kind, patience=args.patience,
-                          augment_options=options)
+            model = train(x_train, y_train, x_val, y_val, training.get("epochs", args.epochs), seed, augment, kind,
+                          patience=training.get("patience", args.patience), augment_options=options,
+                          width=training.get("width"), lr_patience=training.get("lr_patience", args.lr_patience))
             seconds = time.perf_counter() - start
             val_acc = float((analysis.predict_proba(model, x_val).argmax(1) == y_val).mean())
             test_acc = None if x_test is None else float((analysis.predict_proba(model, x_test).argmax(1) == y_test).mean())
@@ -170,7 +183,8 @@ def main() -> None:
               f"1000 + seed, cut by chapter 02, split and over-sampled by chapter 03)" if args.photos else
               f"{args.per_class * NUM_CLASSES} synthetic strips (synthesis.generate_strips)")
     out = [f"## Sim-to-real: trained on {source}, generator version {synthesis.GENERATOR_VERSION}, seeds {args.seeds} "
-           f"(at most {args.epochs} epochs, patience {args.patience}); tested on {len(y_real)} real nnSIC dev strips\n",
+           f"(unless a configuration says otherwise: at most {args.epochs} epochs, patience {args.patience}, learning rate "
+           f"cut after {args.lr_patience}, the book's width); tested on {len(y_real)} real nnSIC dev strips\n",
            "| configuration (model + augmentations) | synthetic validation acc. | synthetic test acc., median (per seed) "
            "| real dev acc., median | per seed "
            "| weighted precision, median | worst class recall (median over seeds) "
@@ -181,7 +195,7 @@ def main() -> None:
         tests = [r["test_acc"] for r in rs if r["test_acc"] is not None]
         test_cell = (f"{np.median(tests):.3f} ({', '.join(format(t, '.3f') for t in tests)})" if tests
                      else "(no test split: generate_strips)")
-        options = "".join(f"; {k} {v}" for k, v in CONFIGS[name][2].items())
+        options = "".join(f"; {k} {v}" for k, v in {**CONFIGS[name][2], **CONFIGS[name][3]}.items())
         out.append(f"| {name} ({CONFIGS[name][0]}; {', '.join(CONFIGS[name][1])}{options}) | {np.median([r['val_acc'] for r in rs]):.3f} "
                    f"| {test_cell} | **{np.median([r['real_acc'] for r in rs]):.3f}** | {', '.join(format(r['real_acc'], '.3f') for r in rs)} "
                    f"| {np.median([r['weighted_precision'] for r in rs]):.3f} "

@@ -99,10 +99,22 @@ def test_flops_by_hand_on_a_tiny_model():
     assert M.count_flops(tiny) == 2 * (8 * 3 * 2 * 4) + 2 * (32 * 5)  # 384 + 320
 
 
-def test_colour_model_adds_only_the_stem_weights_for_two_more_channels(colour, compact):
-    # same layers as compact; the stem Conv1D (kernel 7, 16 filters, no bias) sees 3 channels, not 1
-    assert colour.count_params() == compact.count_params() + 7 * (3 - 1) * 16 == 51_511
-    assert M.count_flops(colour) == M.count_flops(compact) + 2 * 7 * (3 - 1) * 16 * 240
+def test_colour_model_is_the_compact_one_twice_as_wide_with_two_more_input_channels(colour, compact):
+    assert M.COLOUR_WIDTH == 2
+    wide_grey = M.build_model("compact", seed=0, width=M.COLOUR_WIDTH)
+    # same layers; the stem Conv1D (kernel 7, 16 x width filters, no bias) sees 3 channels, not 1
+    assert colour.count_params() == wide_grey.count_params() + 7 * (3 - 1) * 32 == 201_575
+    assert M.count_flops(colour) == M.count_flops(wide_grey) + 2 * 7 * (3 - 1) * 32 * 240
+    narrow = M.build_model("colour", seed=0, width=1)
+    assert narrow.count_params() == compact.count_params() + 7 * (3 - 1) * 16 == 51_511
+    assert [layer.name for layer in narrow.layers] == [layer.name for layer in colour.layers]
+    assert colour.get_layer("stem_conv").filters == 32 and colour.get_layer("block5_conv").filters == 128
+
+
+@pytest.mark.parametrize("kind, width", [("m4", 2), ("colour", 0), ("compact", 1.5), ("colour", -1)])
+def test_bad_width_is_refused(kind, width):
+    with pytest.raises(ValueError, match="width is a whole filter multiplier"):
+        M.build_model(kind, width=width)
 
 
 def test_colour_profile_is_the_row_mean_of_each_channel(colour):
@@ -200,6 +212,28 @@ def test_train_model_writes_checkpoint_log_and_tensorboard(tmp_path):
     ax = M.plot_architecture(model)
     assert "51,287 parameters" in ax.get_title()
     matplotlib.pyplot.close("all")
+
+
+@pytest.mark.slow
+def test_learning_rate_is_cut_when_validation_loss_stalls_and_constant_without_a_schedule(tmp_path):
+    import tensorflow as tf
+
+    images, labels = toy_dataset(64)
+    rng = np.random.default_rng(5)  # labels the strips do not explain: the validation loss soon stops falling
+    train = tf.data.Dataset.from_tensor_slices((images, rng.permutation(labels))).batch(16)
+    vali = tf.data.Dataset.from_tensor_slices((images[:28], rng.permutation(labels[:28]))).batch(16)
+    history = M.train_model(M.build_model("compact", seed=0), train, vali, epochs=8, out_dir=tmp_path / "cut",
+                            patience=8, lr_patience=1, verbose=0)
+    rates = history.history["learning_rate"]
+    assert rates[0] == pytest.approx(1e-3) and min(rates) < 1e-3
+    assert all(b in (pytest.approx(a), pytest.approx(max(a * M.LR_FACTOR, M.LR_FLOOR))) for a, b in zip(rates, rates[1:]))
+    assert "learning_rate" in (tmp_path / "cut" / "training_log.csv").read_text().splitlines()[0]
+    constant = M.train_model(M.build_model("compact", seed=0), train, vali, epochs=3, out_dir=tmp_path / "flat",
+                             lr_patience=None, verbose=0)
+    assert "learning_rate" not in constant.history
+    assert float(constant.model.optimizer.learning_rate.numpy()) == pytest.approx(1e-3)
+    with pytest.raises(ValueError, match="lr_patience must be at least 1 epoch"):
+        M.train_model(M.build_model("compact", seed=0), train, vali, epochs=1, out_dir=tmp_path / "bad", lr_patience=0)
 
 
 @pytest.mark.slow
