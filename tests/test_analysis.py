@@ -338,13 +338,23 @@ def test_figures_draw_with_counts(tmp_path):
     texts = [t.get_text() for t in ax.texts]
     assert "0.71  5/7" in texts and "0.50  3/6" in texts
     ev = analysis.evaluate("t", y_true, y_pred, n_resamples=50, num_classes=3)
-    analysis.plot_model_comparison([ev, ev])
+    ev2 = analysis.evaluate("u", y_true, y_true, n_resamples=50, num_classes=3)  # every strip right
+    ax = analysis.plot_model_comparison([ev, ev2])
+    bars = [p for p in ax.patches]  # one horizontal bar a model, as long as its accuracy, first on top
+    assert [round(b.get_width(), 6) for b in bars] == [round(ev.accuracy.estimate, 6), 1.0]
+    assert bars[0].get_y() > bars[1].get_y() and [t.get_text() for t in ax.get_yticklabels()] == ["t", "u"]
     probs = np.eye(NUM_CLASSES)[[0, 1, 3]] * 0.9 + 0.1 / NUM_CLASSES  # the third strip is wrong
     fig = analysis.plot_misclassified(band_strips([0, 1, 3]), [0, 1, 2], probs)
     titles = [a.get_title(loc="left") for a in fig.axes]
     assert sum("true continuum" in t and "predicted neon" in t for t in titles) == 1
     assert not any("true LED" in t for t in titles)
-    analysis.plot_reliability(analysis.reliability_table(probs, [0, 1, 2]))
+    table = analysis.reliability_table(probs, [0, 1, 2])
+    ax = analysis.plot_reliability(table)
+    used = table.count > 0
+    # one bar a used bin, as tall as the fraction right in it, labelled with its count
+    assert [round(b.get_height(), 6) for b in ax.patches] == [round(a, 6) for a in table.accuracy[used]]
+    assert [t.get_text() for t in ax.texts] == [str(int(n)) for n in table.count[used]]
+    assert "ECE" in ax.get_legend().get_texts()[1].get_text()
     plt.close("all")
 
 
