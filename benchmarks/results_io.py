@@ -12,6 +12,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from spectral_nb import files  # noqa: E402
+
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
 
@@ -34,9 +37,9 @@ def write_results(name: str, args: dict, tables: str, data: dict) -> Path:
     stamp = {"benchmark": name, "commit": commit_id(), "date": datetime.date.today().isoformat(),
              "arguments": {k: (str(v) if isinstance(v, Path) else v) for k, v in args.items()}}
     md = RESULTS_DIR / f"{name}.md"
-    md.write_text(f"<!-- {json.dumps(stamp)} -->\n# {name}\n\ncommit {stamp['commit']}, {stamp['date']}, "
-                  f"arguments {json.dumps(stamp['arguments'])}\n\n{tables.rstrip()}\n")
-    (RESULTS_DIR / f"{name}.json").write_text(json.dumps({**stamp, "results": data}, indent=1) + "\n")
+    files.write_text(md, f"<!-- {json.dumps(stamp)} -->\n# {name}\n\ncommit {stamp['commit']}, {stamp['date']}, "
+                         f"arguments {json.dumps(stamp['arguments'])}\n\n{tables.rstrip()}\n")
+    files.write_json(RESULTS_DIR / f"{name}.json", {**stamp, "results": data})
     return md
 
 

@@ -68,4 +68,46 @@ def check_strips(images, one_strip_ok: bool = False):
                          f"convert with np.clip(x, 0, 255).astype(np.uint8) if they are float pixel values")
     return images
 
-__all__ = ["CLASS_NAMES", "CLASS_SOURCES", "NUM_CLASSES", "STRIP_SHAPE", "check_strips", "setup_notebook", "__version__"]
+
+def check_label(value, where: str = "", error: type[Exception] = ValueError) -> int:
+    """``value`` as a class index 0..6, or ``error`` (``ValueError`` unless told) that starts with
+    ``where`` and says what is wrong. The one check of a single label, for every reader and maker of
+    strips: ints, NumPy integers and whole-number text (a label read from a CSV or a folder name)
+    pass; booleans, class names and fractions do not."""
+    import numpy as np
+
+    prefix = f"{where}: " if where else ""
+    if isinstance(value, str) and value.strip().lstrip("+-").isdigit():
+        value = int(value)
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise error(f"{prefix}label {value!r} is not an integer class index 0..{NUM_CLASSES - 1} "
+                    f"({', '.join(f'{i} {n}' for i, n in enumerate(CLASS_NAMES))})")
+    if not 0 <= int(value) < NUM_CLASSES:
+        raise error(f"{prefix}label {int(value)} is outside 0..{NUM_CLASSES - 1}")
+    return int(value)
+
+
+def check_labels(labels, name: str = "labels", n: int | None = None, num_classes: int = NUM_CLASSES,
+                 allow_unknown: bool = False):
+    """``labels`` as an ``(N,) int64`` array of class indices 0..``num_classes`` - 1 (and -1, "unknown",
+    when ``allow_unknown``), one per strip when ``n`` is given; or a ValueError naming ``name``. The one
+    check of an array of labels (whole-valued floats pass: a label column read with NumPy)."""
+    import numpy as np
+
+    y = np.asarray(labels)
+    if y.ndim != 1 or (n is not None and y.shape != (n,)):
+        wanted = f"one per strip, shape ({n},)" if n is not None else "a 1-D array of class indices"
+        raise ValueError(f"{name} must be {wanted}, not shape {y.shape}")
+    if y.size and not np.issubdtype(y.dtype, np.integer):
+        if y.dtype == bool or not np.issubdtype(y.dtype, np.number) or not np.all(np.mod(y, 1) == 0):
+            raise ValueError(f"{name} must hold whole class indices, got {y.dtype} values such as {y[:3]}")
+    y = y.astype(np.int64)
+    bad = (y < (-1 if allow_unknown else 0)) | (y >= num_classes)
+    if bad.any():
+        raise ValueError(f"{name} holds {int(bad.sum())} label(s) outside 0..{num_classes - 1}"
+                         f"{' or unknown (-1)' if allow_unknown else ''}, e.g. {int(y[bad][0])}")
+    return y
+
+
+__all__ = ["CLASS_NAMES", "CLASS_SOURCES", "NUM_CLASSES", "STRIP_SHAPE", "check_label", "check_labels", "check_strips",
+           "setup_notebook", "__version__"]

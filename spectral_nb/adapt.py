@@ -23,22 +23,13 @@ from typing import Sequence
 
 import numpy as np
 
-from spectral_nb import NUM_CLASSES, check_strips
+from spectral_nb import NUM_CLASSES, check_labels, check_strips
 
 #: What :func:`fine_tune` lets move: ``"all"`` (every weight but the batch-norm layers') or
 #: ``"head"`` (only the dense layers after the convolutions: in the book's model, the final one).
 TRAINABLE = ("all", "head")
 #: The augmentations of the book's training (chapter 04), applied to the few strips too.
 AUGMENT_OPTIONS = {"max_shift_px": 48.0, "max_stretch": 0.2}
-
-
-def _check_labels(labels, n: int) -> np.ndarray:
-    labels = np.asarray(labels)
-    if labels.shape != (n,):
-        raise ValueError(f"labels must be one per strip, shape ({n},), not {labels.shape}")
-    if labels.size and (not np.issubdtype(labels.dtype, np.integer) or labels.min() < 0 or labels.max() >= NUM_CLASSES):
-        raise ValueError(f"labels must be integers 0-{NUM_CLASSES - 1} (the book's classes), got {np.unique(labels)[:10]}")
-    return labels.astype(np.int64)
 
 
 def copy_model(model):
@@ -84,7 +75,7 @@ def fine_tune(model, strips, labels, *, seed: int = 0, replay: tuple[np.ndarray,
     from spectral_nb.model import compile_model
 
     strips = check_strips(strips)
-    labels = _check_labels(labels, len(strips))
+    labels = check_labels(labels, n=len(strips))
     if len(strips) == 0:
         raise ValueError("fine_tune needs at least one labelled strip (one per class you have is a start)")
     if trainable not in TRAINABLE:
@@ -104,7 +95,7 @@ def fine_tune(model, strips, labels, *, seed: int = 0, replay: tuple[np.ndarray,
     data = endless(strips, labels, 0)
     if replay is not None and replay_share > 0:
         x_replay = check_strips(replay[0])
-        y_replay = _check_labels(replay[1], len(x_replay))
+        y_replay = check_labels(replay[1], "replay labels", n=len(x_replay))
         data = tf.data.Dataset.sample_from_datasets(
             [data, endless(x_replay, y_replay, 1)], weights=[1 - replay_share, replay_share], seed=seed)
     data = data.batch(batch_size)
@@ -123,7 +114,7 @@ def draw_few(labels, k: int, rng: np.random.Generator, groups: Sequence[str] | N
     ``groups`` (e.g. each strip's source photo file name) keeps a photo's strips on one side; by
     default every strip is its own group. A class with one photo gives none to fine-tuning.
     """
-    labels = _check_labels(labels, len(labels))
+    labels = check_labels(labels)
     groups = np.asarray([str(i) for i in range(len(labels))] if groups is None else [str(g) for g in groups])
     if groups.shape != labels.shape:
         raise ValueError(f"groups must be one per strip ({len(labels)}), not {groups.shape}")
@@ -298,7 +289,7 @@ def learning_curve(model, strips, labels, ks: Sequence[int], draws: int, replay=
     from spectral_nb.model import predict_proba
 
     strips = check_strips(strips)
-    labels = _check_labels(labels, len(strips))
+    labels = check_labels(labels, n=len(strips))
 
     def accuracy(m, x, y) -> float:
         return float((predict_proba(m, x).argmax(1) == y).mean()) if len(y) else float("nan")

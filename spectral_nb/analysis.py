@@ -17,7 +17,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from spectral_nb import CLASS_NAMES, NUM_CLASSES, STRIP_SHAPE, check_strips
+from spectral_nb import CLASS_NAMES, NUM_CLASSES, STRIP_SHAPE, check_labels, check_strips
 
 #: Label of a prediction that was declined (warp votes disagree, or top probability too low).
 UNKNOWN: int = -1
@@ -28,20 +28,8 @@ CLASS_ELEMENTS: dict[int, str] = {1: "Hg", 3: "Ne", 4: "He", 5: "H"}
 # --------------------------------------------------------------------------- metrics
 
 
-def _check_labels(y: np.ndarray, name: str, num_classes: int, allow_unknown: bool = False) -> np.ndarray:
-    y = np.asarray(y)
-    if y.ndim != 1:
-        raise ValueError(f"{name} must be a 1-D array of class indices, got shape {y.shape}")
-    if y.size and not np.issubdtype(y.dtype, np.integer):
-        if not np.all(np.equal(np.mod(y, 1), 0)):
-            raise ValueError(f"{name} must hold whole class indices, got {y.dtype} values such as {y[:3]}")
-    y = y.astype(np.int64)
-    low = UNKNOWN if allow_unknown else 0
-    bad = (y < low) | (y >= num_classes)
-    if bad.any():
-        raise ValueError(f"{name} holds {int(bad.sum())} label(s) outside 0..{num_classes - 1}"
-                         f"{' or UNKNOWN (-1)' if allow_unknown else ''}, e.g. {int(y[bad][0])}")
-    return y
+def _check_labels(y, name: str, num_classes: int, allow_unknown: bool = False) -> np.ndarray:
+    return check_labels(y, name, num_classes=num_classes, allow_unknown=allow_unknown)
 
 
 def _check_pair(y_true, y_pred, num_classes: int, allow_unknown: bool = False) -> tuple[np.ndarray, np.ndarray]:

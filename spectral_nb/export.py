@@ -29,7 +29,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from spectral_nb import NUM_CLASSES, STRIP_SHAPE, check_strips
+from spectral_nb import NUM_CLASSES, STRIP_SHAPE, check_strips, files
 
 #: What ``--format`` accepts, and ``--quantize`` for TFLite.
 FORMATS: tuple[str, ...] = ("tflite", "savedmodel")
@@ -177,9 +177,8 @@ def export_tflite(model, out: str | Path, quantize: str = "float", representativ
     _check_target(out, overwrite, is_dir=False)
     flatbuffer = convert_tflite(model, quantize, representative, keep_float)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    tmp.write_bytes(flatbuffer)
-    os.replace(tmp, out)
+    with files.atomic_path(out) as tmp:
+        tmp.write_bytes(flatbuffer)
     return out
 
 

@@ -361,7 +361,7 @@ def _history_dict(history_or_csv_path) -> dict[str, list[float]]:
     path = Path(history_or_csv_path)
     if not path.is_file():
         raise FileNotFoundError(f"no training log at {path}: run notebooks/04_model_building.ipynb first")
-    with open(path, newline="") as f:
+    with open(path, newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     if not rows:
         raise ValueError(f"{path} has no epochs; training stopped before the first one ended")

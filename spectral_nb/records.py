@@ -32,7 +32,7 @@ from typing import Mapping, NamedTuple, Sequence
 import numpy as np
 
 from spectral_nb import files
-from spectral_nb import CLASS_NAMES, NUM_CLASSES, STRIP_SHAPE
+from spectral_nb import CLASS_NAMES, NUM_CLASSES, STRIP_SHAPE, check_label
 
 #: Split names, in the order they are written and printed (nnSIC's file suffixes).
 SPLITS: tuple[str, ...] = ("train", "vali", "test")
@@ -105,9 +105,7 @@ def encode_example(image: np.ndarray, label: int, filename: str) -> bytes:
     if image.shape != STRIP_SHAPE or image.dtype != np.uint8:
         raise ValueError(f"strip {filename!r}: expected a {STRIP_SHAPE} uint8 array, got "
                          f"{image.shape} {image.dtype}")
-    label = int(label)
-    if not 0 <= label < NUM_CLASSES:
-        raise ValueError(f"strip {filename!r}: label {label} is outside 0..{NUM_CLASSES - 1}")
+    label = check_label(label, f"strip {filename!r}")
     feature = tf.train.Feature
     example = tf.train.Example(features=tf.train.Features(feature={
         "height": feature(int64_list=tf.train.Int64List(value=[image.shape[0]])),
@@ -152,9 +150,7 @@ def decode_example(serialized: bytes, where: str = "record") -> tuple[np.ndarray
     if (height, width) != STRIP_SHAPE[:2]:
         raise RecordError(f"{where}: a {height}x{width} strip; the book's strips are "
                           f"{STRIP_SHAPE[0]}x{STRIP_SHAPE[1]} (resize it in chapter 02)")
-    label = int(values["label"])
-    if not 0 <= label < NUM_CLASSES:
-        raise RecordError(f"{where}: label {label} is outside 0..{NUM_CLASSES - 1}")
+    label = check_label(values["label"], where, RecordError)
     try:
         filename = values["filename"].decode("utf-8")
     except UnicodeDecodeError:
@@ -301,12 +297,7 @@ def read_strip_folder(strips_dir: str | Path) -> tuple[np.ndarray, np.ndarray, l
     names: list[str] = []
     for i, row in enumerate(rows):
         where = f"{manifest}, row {i + 2}"  # row 1 is the header
-        try:
-            label = int(row["label"])
-        except (TypeError, ValueError):
-            raise ValueError(f"{where}: label {row['label']!r} is not an integer") from None
-        if not 0 <= label < NUM_CLASSES:
-            raise ValueError(f"{where}: label {label} is outside 0..{NUM_CLASSES - 1}")
+        label = check_label(row["label"], where)
         strip_path = strips_dir / row["strip"]
         if not strip_path.is_file():
             raise FileNotFoundError(f"{where}: strip {strip_path} does not exist")

@@ -77,7 +77,7 @@ def test_replay_keeps_what_the_few_strips_would_overwrite(untrained):
 
 
 @pytest.mark.parametrize("kwargs,match", [
-    ({"labels": [0, 7]}, "integers 0-6"),
+    ({"labels": [0, 7]}, "outside 0..6"),
     ({"labels": [0]}, "one per strip"),
     ({"trainable": "convs"}, "trainable must be one of"),
     ({"replay_share": 1.0}, "replay_share"),

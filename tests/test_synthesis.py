@@ -142,10 +142,10 @@ def test_photo_folder_refuses_foreign_files_and_reuses_its_own(tmp_path):
 @pytest.mark.parametrize(
     "call, message",
     [
-        (lambda rng: synthesis.render_strip(7, rng), "out of range"),
-        (lambda rng: synthesis.render_strip(-1, rng), "out of range"),
-        (lambda rng: synthesis.render_strip("neon", rng), "int class index"),
-        (lambda rng: synthesis.render_photo(9, rng), "out of range"),
+        (lambda rng: synthesis.render_strip(7, rng), "outside 0..6"),
+        (lambda rng: synthesis.render_strip(-1, rng), "outside 0..6"),
+        (lambda rng: synthesis.render_strip("neon", rng), "not an integer class index"),
+        (lambda rng: synthesis.render_photo(9, rng), "outside 0..6"),
         (lambda rng: synthesis.render_out_of_class_strip("xenon", rng), "unknown out-of-class kind"),
         (lambda rng: synthesis.generate_strips((1, 2), 0), "one entry per class"),
         (lambda rng: synthesis.generate_strips((1, -2, 0, 0, 0, 0, 0), 0), "non-negative"),

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Callable
 
 from spectral_nb import files
-from spectral_nb import CLASS_NAMES, NUM_CLASSES, STRIP_SHAPE
+from spectral_nb import CLASS_NAMES, NUM_CLASSES, STRIP_SHAPE, check_label
 from spectral_nb.preprocessing.params import (IMAGE_SUFFIXES, MANIFEST_COLUMNS, PhotoError,
                                               PreprocessParams, params_digest)
 from spectral_nb.preprocessing.cut import preprocess_photo
@@ -33,13 +33,13 @@ def read_labelled_folder(folder: str | Path, labels_csv: str | Path | None = Non
             if not {"path", "label"} <= set(reader.fieldnames or []):
                 raise ValueError(f"{csv_path}: needs the columns path,label (has {reader.fieldnames})")
             for i, row in enumerate(reader, start=2):
-                items.append((row["path"], _check_label(row["label"], f"{csv_path}, row {i}")))
+                items.append((row["path"], check_label(row["label"], f"{csv_path}, row {i}")))
     else:
         for sub in sorted(p for p in folder.iterdir() if p.is_dir()):
             head = sub.name.replace("-", "_").split("_")[0]
             if not head.isdigit():
                 continue
-            label = _check_label(head, f"sub-folder {sub}")
+            label = check_label(head, f"sub-folder {sub}")
             for photo in sorted(sub.rglob("*")):
                 if photo.suffix.lower() in IMAGE_SUFFIXES and photo.is_file():
                     items.append((photo.relative_to(folder).as_posix(), label))
@@ -47,16 +47,6 @@ def read_labelled_folder(folder: str | Path, labels_csv: str | Path | None = Non
         raise ValueError(f"{folder} holds no labelled photos: put them in sub-folders named by label "
                          f"(0_LED ... {NUM_CLASSES - 1}_{CLASS_NAMES[-1]}) or list them in labels.csv (path,label)")
     return sorted(items)
-
-
-def _check_label(value, where: str) -> int:
-    try:
-        label = int(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{where}: label {value!r} is not an integer 0..{NUM_CLASSES - 1}") from None
-    if not 0 <= label < NUM_CLASSES:
-        raise ValueError(f"{where}: label {label} is outside 0..{NUM_CLASSES - 1}")
-    return label
 
 
 @dataclass
@@ -99,7 +89,7 @@ def preprocess_folder(photos_dir: str | Path, strips_dir: str | Path, params: Pr
     previous = None
     if stamp.is_file():
         try:
-            previous = json.loads(stamp.read_text()).get("params_digest")
+            previous = json.loads(stamp.read_text(encoding="utf-8")).get("params_digest")
         except ValueError:
             previous = None
     # the parameters in save_params' format, so load_params(strips_dir / "strips.json") tells how the strips were cut
@@ -141,7 +131,7 @@ def preprocess_folder(photos_dir: str | Path, strips_dir: str | Path, params: Pr
 
 def _sidecar(target: Path) -> dict:
     try:
-        return json.loads(target.with_name(target.name + ".json").read_text())
+        return json.loads(target.with_name(target.name + ".json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {"dispersion": "", "flipped": "", "confidence": ""}
 

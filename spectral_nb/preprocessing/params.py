@@ -87,7 +87,7 @@ def load_params(path: str | Path) -> PreprocessParams:
     if not path.is_file():
         raise FileNotFoundError(f"{path} does not exist: save parameters in chapter 02 (save_params), or use the defaults")
     try:
-        data = json.loads(path.read_text())["spectral_nb.preprocessing"]
+        data = json.loads(path.read_text(encoding="utf-8"))["spectral_nb.preprocessing"]
     except (ValueError, KeyError, TypeError) as error:
         raise ValueError(f"{path} is not a preprocessing-parameters file written by save_params ({error})") from None
     known = {f.name for f in fields(PreprocessParams)}

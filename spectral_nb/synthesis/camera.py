@@ -31,7 +31,7 @@ _UV_CUT_NM = (380.0, 410.0)
 def _cameras() -> tuple[dict, ...]:
     """Measured camera sensitivity summaries (peak, half-max range per channel, red fall-off)."""
     cams = []
-    with open(DATA_DIR / "camera_ssf_summary.csv", newline="") as f:
+    with open(DATA_DIR / "camera_ssf_summary.csv", newline="", encoding="utf-8") as f:
         for row in csv.DictReader(line for line in f if not line.startswith("#")):
             cam = {"name": row["camera"], "r50": float(row["R_50pct_nm"]), "r10": float(row["R_10pct_nm"])}
             for ch in "RGB":

@@ -150,12 +150,12 @@ def generate_photo_folder(out_dir: str | Path, counts: Sequence[int], seed: int,
         old_recipe = None
         if recipe_path.exists():
             try:
-                old_recipe = json.loads(recipe_path.read_text())
+                old_recipe = json.loads(recipe_path.read_text(encoding="utf-8"))
             except (OSError, ValueError):
                 old_recipe = None
         made_by_us = set()
         if old_recipe is not None and labels_csv.exists():
-            with open(labels_csv, newline="") as f:
+            with open(labels_csv, newline="", encoding="utf-8") as f:
                 made_by_us = {(out_dir / row["path"]).resolve() for row in csv.DictReader(f)}
             made_by_us |= {labels_csv.resolve(), recipe_path.resolve()}
         if old_recipe == signature and all(p.exists() for p in made_by_us):
@@ -196,7 +196,7 @@ def read_labels(labels_csv: str | Path) -> list[dict]:
     if not labels_csv.exists():
         raise FileNotFoundError(f"{labels_csv} does not exist: generate the photos first (chapter 01, generate_photo_folder)")
     rows = []
-    with open(labels_csv, newline="") as f:
+    with open(labels_csv, newline="", encoding="utf-8") as f:
         for row in csv.DictReader(f):
             for key in ("label", "band_x0", "band_y0", "band_x1", "band_y1", "width", "height"):
                 if key in row:

@@ -15,7 +15,7 @@ from typing import Sequence
 
 import numpy as np
 
-from spectral_nb import CLASS_NAMES, NUM_CLASSES
+from spectral_nb import check_label
 
 #: Kinds of light that belong to none of the seven classes (for :func:`render_out_of_class_strip`).
 OUT_OF_CLASS_KINDS: tuple[str, ...] = ("sodium", "laser")
@@ -90,7 +90,7 @@ def emission_lines(element: str) -> tuple[np.ndarray, np.ndarray]:
 def _table_spectra() -> dict[str, tuple[tuple[str, ...], np.ndarray]]:
     """kind -> (names, (n, len(GRID_NM)) relative power on GRID_NM) from the colour-science table."""
     path = DATA_DIR / "colour_science_spectra_5nm.csv"
-    with open(path, newline="") as f:
+    with open(path, newline="", encoding="utf-8") as f:
         rows = [r for r in csv.reader(line for line in f if not line.startswith("#"))]
     grid = np.array([float(v) for v in rows[0][2:]])
     out: dict[str, tuple[list[str], list[np.ndarray]]] = {}
@@ -111,12 +111,12 @@ def _table_spectra() -> dict[str, tuple[tuple[str, ...], np.ndarray]]:
 def _n2_bands() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """N2 bands: second positive and N2+ first negative (nm, rel at Tvib 3000 K, 5000 K); first positive (origin nm, dv)."""
     second, first_neg = [], []
-    with open(DATA_DIR / "n2_visible_bands_moose.csv", newline="") as f:
+    with open(DATA_DIR / "n2_visible_bands_moose.csv", newline="", encoding="utf-8") as f:
         for row in csv.DictReader(line for line in f if not line.startswith("#")):
             item = (float(row["peak_air_nm"]), float(row["rel_Tvib3000_Trot350"]), float(row["rel_Tvib5000_Trot400"]))
             (second if row["system"].startswith("N2_2PS") else first_neg).append(item)
     first_pos = []
-    with open(DATA_DIR / "n2_first_positive_origins_computed.csv", newline="") as f:
+    with open(DATA_DIR / "n2_first_positive_origins_computed.csv", newline="", encoding="utf-8") as f:
         for row in csv.DictReader(line for line in f if not line.startswith("#")):
             first_pos.append((float(row["origin_air_nm"]), float(row["dv"])))
     return np.array(second), np.array(first_neg), np.array(first_pos)
@@ -455,9 +455,5 @@ def _out_of_class_spectrum(kind: str, rng: np.random.Generator) -> Spectrum:
 
 
 def _check_label(label: int) -> int:
-    if isinstance(label, bool) or not isinstance(label, (int, np.integer)):
-        raise ValueError(f"label must be an int class index 0-{NUM_CLASSES - 1}, got {label!r}")
-    if not 0 <= int(label) < NUM_CLASSES:
-        raise ValueError(f"label {label} is out of range: classes are 0-{NUM_CLASSES - 1} ({', '.join(CLASS_NAMES)})")
-    return int(label)
+    return check_label(label)
 
