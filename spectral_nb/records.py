@@ -27,7 +27,7 @@ import urllib.error
 import urllib.request
 from collections import Counter
 from pathlib import Path
-from typing import Mapping, NamedTuple, Sequence
+from typing import Callable, Mapping, NamedTuple, Sequence
 
 import numpy as np
 
@@ -251,13 +251,20 @@ def load_examples(path: str | Path) -> tuple[np.ndarray, np.ndarray, list[str]]:
     records = read_serialized(path)
     if not records:
         raise RecordError(f"{path}: the file holds no records")
-    images = np.empty((len(records), *STRIP_SHAPE), dtype=np.uint8)
-    labels = np.empty(len(records), dtype=np.int64)
-    filenames: list[str] = []
-    for i, serialized in enumerate(records):
-        images[i], labels[i], name = decode_example(serialized, where=f"{path}, record {i}")
-        filenames.append(name)
-    return images, labels, filenames
+    return _gather(records, lambda i, serialized: decode_example(serialized, where=f"{path}, record {i}"))
+
+
+def _gather(items: Sequence, read: Callable[[int, object], tuple[np.ndarray, int, str]]
+            ) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """``read(i, item)`` -> ``(strip, label, name)`` for every item, stacked into images
+    ``(N, 15, 480, 3) uint8``, labels ``(N,) int64`` and names (filled in place: no list of arrays)."""
+    images = np.empty((len(items), *STRIP_SHAPE), dtype=np.uint8)
+    labels = np.empty(len(items), dtype=np.int64)
+    names: list[str] = []
+    for i, item in enumerate(items):
+        images[i], labels[i], name = read(i, item)
+        names.append(name)
+    return images, labels, names
 
 
 def count_labels(path: str | Path) -> dict[int, int]:
@@ -292,10 +299,8 @@ def read_strip_folder(strips_dir: str | Path) -> tuple[np.ndarray, np.ndarray, l
         rows = list(reader)
     if not rows:
         raise ValueError(f"{manifest} lists no strips (an empty folder?): run chapter 02 on a folder of photos")
-    images = np.empty((len(rows), *STRIP_SHAPE), dtype=np.uint8)
-    labels = np.empty(len(rows), dtype=np.int64)
-    names: list[str] = []
-    for i, row in enumerate(rows):
+
+    def read(i: int, row: dict) -> tuple[np.ndarray, int, str]:
         where = f"{manifest}, row {i + 2}"  # row 1 is the header
         label = check_label(row["label"], where)
         strip_path = strips_dir / row["strip"]
@@ -306,9 +311,9 @@ def read_strip_folder(strips_dir: str | Path) -> tuple[np.ndarray, np.ndarray, l
         if array.shape != STRIP_SHAPE:
             raise ValueError(f"{strip_path}: a {array.shape} image, not a {STRIP_SHAPE} strip; "
                              f"make strips with chapter 02")
-        images[i], labels[i] = array, label
-        names.append((row.get("photo") or "").strip() or row["strip"])
-    return images, labels, names
+        return array, label, (row.get("photo") or "").strip() or row["strip"]
+
+    return _gather(rows, read)
 
 
 # --------------------------------------------------------------------------- splits

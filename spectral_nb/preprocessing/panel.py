@@ -18,6 +18,13 @@ from spectral_nb.preprocessing.folders import preprocess_folder
 # ------------------------------------------------------------------------------------ figures and widgets
 #: The panel's names for ``PreprocessParams.order``: what each choice does to the strip.
 ORDER_LABELS = {"auto": "auto", "as_is": "as the photo is", "flip": "mirror left-right"}
+#: The panel's sliders: parameter -> (min, max, step, tooltip); each is labelled with its name.
+_SLIDERS: dict[str, tuple[float, float, float, str]] = {
+    "band_threshold": (0.02, 0.9, 0.01, "rows count as band where brighter than this fraction of its peak"),
+    "band_margin": (0.0, 1.0, 0.05, "extra rows above and below the band, as a fraction of its height"),
+    "extent_threshold": (0.01, 0.5, 0.01, "columns count as spectrum where brighter than this fraction of its peak"),
+    "extent_margin": (0.0, 0.3, 0.01, "extra columns at both ends, as a fraction of the spectrum's length"),
+}
 
 
 def orientation_note(order: str, flipped: bool) -> str:
@@ -205,18 +212,9 @@ def make_panel(photos: Sequence[str | Path], params: PreprocessParams | None = N
             tooltips=["find the blue end and put it on the left", "keep the strip's ends where the photo has them",
                       "mirror the strip: its right end goes left"],
             style=style, layout=row),
-        "band_threshold": widgets.FloatSlider(value=base.band_threshold, min=0.02, max=0.9, step=0.01,
-                                              description="band threshold", style=style, layout=layout,
-                                              tooltip="rows count as band where brighter than this fraction of its peak"),
-        "band_margin": widgets.FloatSlider(value=base.band_margin, min=0.0, max=1.0, step=0.05,
-                                           description="band margin", style=style, layout=layout,
-                                           tooltip="extra rows above and below the band, as a fraction of its height"),
-        "extent_threshold": widgets.FloatSlider(value=base.extent_threshold, min=0.01, max=0.5, step=0.01,
-                                                description="extent threshold", style=style, layout=layout,
-                                                tooltip="columns count as spectrum where brighter than this fraction of its peak"),
-        "extent_margin": widgets.FloatSlider(value=base.extent_margin, min=0.0, max=0.3, step=0.01,
-                                             description="extent margin", style=style, layout=layout,
-                                             tooltip="extra columns at both ends, as a fraction of the spectrum's length"),
+        **{name: widgets.FloatSlider(value=getattr(base, name), min=low, max=high, step=step,
+                                     description=name.replace("_", " "), style=style, layout=layout, tooltip=tip)
+           for name, (low, high, step, tip) in _SLIDERS.items()},
         # as wide as the sliders: at the default width the label was cut to "follow tilt and curv..."
         "follow_tilt": widgets.Checkbox(value=base.follow_tilt, description="follow tilt and curvature", style=style,
                                         layout=layout, tooltip="straighten a tilted or curved band before cutting it"),
