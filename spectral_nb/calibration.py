@@ -25,6 +25,8 @@ from typing import Sequence
 
 import numpy as np
 
+from spectral_nb import lines
+
 #: Predicted class -> the lamp whose lines calibrate it (classes of :data:`spectral_nb.CLASS_NAMES`).
 LAMP_BY_CLASS: dict[int, str] = {1: "Hg", 3: "Ne", 4: "He", 5: "H"}
 
@@ -35,26 +37,13 @@ REFUSAL_BY_CLASS: dict[int, str] = {
     6: "nitrogen shows molecular bands whose peaks shift with conditions, not sharp atomic lines: calibrate on a CFL, neon, helium or hydrogen lamp",
 }
 
-# Reference features per lamp: (air nm, weight, is_line). The weight is how strongly an ordinary
+# Reference features per lamp: the ``calibration_weight`` column of spectral_nb/data/lamp_lines.csv
+# (spectral_nb.lines, shared with the synthetic lamps). The weight is how strongly an ordinary
 # camera shows the line (camera response and the IR cut included, so the strong red Ne lines at
-# 693-725 nm and UV lines get less weight than their lamp intensity); ``is_line=False`` marks phosphor bands of fluorescent lamps,
-# whose peak position depends on the phosphor: they help matching but not the final fit.
-# Sources: positions from NIST ASD via rascal (spectral_nb/data); weights set by hand (docs/sources.md#calibration-reference-lines);
+# 693-725 nm and UV lines get less weight than their lamp intensity); kind "phosphor" marks
+# phosphor bands of fluorescent lamps, whose peak position depends on the phosphor: they help
+# matching but not the final fit. Weights set by hand (docs/sources.md#calibration-reference-lines);
 # the Hg 577/579 pair is kept as two lines and blended at fit time by :func:`refine_fit`.
-_HG = ((404.656, 0.5, True), (435.833, 1.0, True), (487.7, 0.35, False), (546.075, 1.0, True),
-       (576.961, 0.45, True), (579.067, 0.5, True), (611.0, 0.7, False))
-_NE = ((533.078, 0.15, True), (540.056, 0.2, True), (576.442, 0.25, True), (585.249, 0.5, True),
-       (588.190, 0.4, True), (594.483, 0.5, True), (597.553, 0.2, True), (603.000, 0.3, True),
-       (607.434, 0.45, True), (609.616, 0.5, True), (614.306, 0.7, True), (616.359, 0.4, True),
-       (621.728, 0.4, True), (626.650, 0.55, True), (630.479, 0.3, True), (633.443, 0.6, True),
-       (638.299, 0.75, True), (640.225, 1.0, True), (650.653, 0.6, True), (653.288, 0.35, True),
-       (659.895, 0.3, True), (667.828, 0.3, True), (671.704, 0.2, True), (692.947, 0.25, True),
-       (703.241, 0.3, True), (717.394, 0.05, True), (724.517, 0.2, True))
-_HE = ((388.865, 0.1, True), (402.619, 0.1, True), (447.148, 0.6, True), (471.315, 0.3, True),
-       (492.193, 0.25, True), (501.568, 0.5, True), (587.562, 1.0, True), (667.815, 0.3, True),
-       (706.519, 0.3, True))
-_H = ((410.173, 0.15, True), (434.047, 0.35, True), (486.135, 0.7, True), (656.279, 1.0, True))
-_REFERENCE = {"Hg": _HG, "Ne": _NE, "He": _HE, "H": _H}
 _LAMP_ALIASES = {"hg": "Hg", "mercury": "Hg", "cfl": "Hg", "ne": "Ne", "neon": "Ne", "he": "He",
                  "helium": "He", "h": "H", "hydrogen": "H"}
 
@@ -73,10 +62,7 @@ def reference_lines(lamp: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
     ``lamp`` is "Hg", "Ne", "He" or "H" (or "mercury", "neon", "helium", "hydrogen", "CFL").
     """
-    table = _REFERENCE[resolve_lamp(lamp)]
-    nm, weight, is_line = (np.array(col) for col in zip(*table))
-    order = np.argsort(nm)
-    return nm[order].astype(float), weight[order].astype(float), is_line[order].astype(bool)
+    return lines.lamp_lines(resolve_lamp(lamp), "calibration")
 
 
 def resolve_lamp(lamp: str | int) -> str:

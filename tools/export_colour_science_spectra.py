@@ -66,7 +66,7 @@ ROWS: list[tuple[str, str]] = (
 )
 
 HEADER = """\
-# Source: colour-science {version} (BSD-3-Clause) SDS_ILLUMINANTS (CIE 15:2018, CIE 2018 LED illuminants), SDS_LIGHT_SOURCES (NIST CQS 7.4, RIT) and the CIE D-series basis S0/S1/S2; exported by a one-off script.
+# Source: colour-science {version} (BSD-3-Clause) SDS_ILLUMINANTS (CIE 15:2018, CIE 2018 LED illuminants), SDS_LIGHT_SOURCES (NIST CQS 7.4, RIT) and the CIE D-series basis S0/S1/S2; exported by tools/export_colour_science_spectra.py.
 # Relative spectral power (peak = 1, except the D-series basis) at 380-780 nm in 5 nm steps. For fluorescent
 # lamps the Hg lines blurred into the 405/435/545/575/580 nm bins were removed (545: 60% of its excess),
 # so that the renderer can add them back as sharp lines at their true air wavelengths.

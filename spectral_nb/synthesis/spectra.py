@@ -15,7 +15,7 @@ from typing import Sequence
 
 import numpy as np
 
-from spectral_nb import check_label
+from spectral_nb import check_label, lines
 
 #: Kinds of light that belong to none of the seven classes (for :func:`render_out_of_class_strip`).
 OUT_OF_CLASS_KINDS: tuple[str, ...] = ("sodium", "laser")
@@ -25,36 +25,9 @@ DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 GRID_NM = np.arange(300.0, 901.0, 1.0)
 
 # ----------------------------------------------------------------------------------- line lists
-# Air wavelengths (nm) and lamp-like relative intensities (integrated power, strongest = 1).
-# Hg: PypeIt measured arc amplitudes where known, NIST otherwise (scaled down; UNVERIFIED): docs/sources.md#mercury-hg.
-_HG_LINES = (
-    (404.656, 0.34), (407.784, 0.023), (433.922, 0.01), (434.749, 0.02), (435.833, 1.0),
-    (491.607, 0.01), (546.075, 0.74), (576.961, 0.145), (579.067, 0.158), (623.437, 0.006),
-    (671.634, 0.008), (690.746, 0.015),
-)
-# Ne: PypeIt measured amplitudes (max 1000 -> 1); weak blue-green Ne I lines at a few per mille.
-_NE_LINES = (
-    (453.775, 0.006), (470.440, 0.004), (471.535, 0.003), (482.734, 0.003), (488.492, 0.004),
-    (503.135, 0.004), (508.038, 0.003), (511.367, 0.003), (519.313, 0.003),
-    (533.078, 0.093), (540.056, 0.093), (576.442, 0.109), (585.249, 0.116), (588.189, 0.093),
-    (594.483, 0.157), (597.553, 0.034), (603.000, 0.051), (607.434, 0.142), (609.616, 0.227),
-    (614.306, 0.422), (616.359, 0.130), (621.728, 0.132), (626.650, 0.267), (630.479, 0.103),
-    (633.443, 0.352), (638.299, 0.583), (640.225, 1.000), (650.653, 0.553), (653.288, 0.268),
-    (659.895, 0.276), (667.828, 0.480), (671.704, 0.331), (692.947, 0.585), (703.241, 1.000),
-    (717.394, 0.131), (724.517, 0.999),
-)
-# He: NIST relative intensities (scaled to 587.6 = 1), the strong visible lines of a tube.
-_HE_LINES = (
-    (388.865, 0.6), (396.473, 0.04), (402.619, 0.1), (412.082, 0.02), (414.376, 0.02),
-    (438.793, 0.03), (447.148, 0.4), (471.315, 0.08), (492.193, 0.06), (501.568, 0.2),
-    (504.774, 0.02), (587.562, 1.0), (667.815, 0.25), (706.519, 0.45), (728.135, 0.1),
-)
-# H: Balmer series (air); the tube's Halpha : Hbeta ratio is randomised (case B does not apply).
-_H_LINES = ((656.279, 1.0), (486.135, 0.35), (434.047, 0.13), (410.173, 0.06), (397.007, 0.03))
-# Na: the D doublet and the weak visible lines of a low-pressure sodium lamp (NIST).
-_NA_LINES = ((588.995, 1.0), (589.592, 0.5), (568.819, 0.012), (568.266, 0.006), (615.423, 0.008),
-             (616.075, 0.006), (498.281, 0.004), (497.854, 0.002), (514.908, 0.002), (515.360, 0.003))
-_EMISSION_LINES = {"Hg": _HG_LINES, "Ne": _NE_LINES, "He": _HE_LINES, "H": _H_LINES, "Na": _NA_LINES}
+# Air wavelengths (nm) and lamp-like relative intensities (integrated power) of Hg, Ne, He, H and
+# Na lamps: the ``lamp_intensity`` column of spectral_nb/data/lamp_lines.csv (spectral_nb.lines),
+# which the calibration's references share; sources per line in docs/sources.md#2-line-lists.
 # H2 Fulcher-alpha Q branches (0-0), (1-1), (2-2) (docs/sources.md#hydrogen-h-and-h2).
 _H2_FULCHER_NM = (601.83, 602.38, 603.19, 604.27, 605.61, 607.20, 612.18, 612.72, 613.54, 614.62,
                   615.96, 622.48, 623.03, 623.84, 624.92, 626.25)
@@ -77,12 +50,12 @@ def emission_lines(element: str) -> tuple[np.ndarray, np.ndarray]:
     ``element`` is "Hg", "Ne", "He", "H" or "Na": the lines the renderer draws for that lamp
     (before its per-lamp randomisation), i.e. what a calibration or a saliency plot should mark.
     """
-    key = {k.lower(): k for k in _EMISSION_LINES}.get(str(element).strip().lower())
+    known = lines.lamps("lamp")
+    key = {k.lower(): k for k in known}.get(str(element).strip().lower())
     if key is None:
-        raise ValueError(f"unknown element {element!r}: use one of {', '.join(_EMISSION_LINES)}")
-    nm, rel = (np.array(col, dtype=float) for col in zip(*_EMISSION_LINES[key]))
-    order = np.argsort(nm)
-    return nm[order], rel[order] / rel.max()
+        raise ValueError(f"unknown element {element!r}: use one of {', '.join(known)}")
+    nm, rel, _ = lines.lamp_lines(key, "lamp")
+    return nm, rel / rel.max()
 
 
 # ----------------------------------------------------------------------------------- data tables
