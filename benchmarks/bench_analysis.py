@@ -27,6 +27,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from spectral_nb import NUM_CLASSES, analysis, book, records  # noqa: E402
+from results_io import real_dev_strips  # noqa: E402
 
 SEED = 5  # chapter 05's seed (the linear baseline's start and the bootstrap), so both print the same numbers
 
@@ -56,9 +57,9 @@ def real_sets(paths) -> dict[str, Path]:
         found["nnSIC test"] = records.dataset_files("nnsic", paths)["test"]
     except FileNotFoundError:
         pass
-    real = os.environ.get("SPECTRAL_NB_REALDATA")
-    if real and (Path(real) / "nnsic_dev.tfrecords").is_file():
-        found["nnSIC dev half"] = Path(real) / "nnsic_dev.tfrecords"
+    dev = real_dev_strips("bench_analysis's nnSIC dev half")
+    if dev is not None:
+        found["nnSIC dev half"] = dev
     return found
 
 

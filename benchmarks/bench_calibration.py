@@ -31,6 +31,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
 from spectral_nb import CLASS_NAMES, calibration as cal  # noqa: E402
+from results_io import real_dev_strips  # noqa: E402
 
 #: A confident answer this far off (median nm over the span) counts as wrong, not as imprecise.
 WRONG_NM = 5.0
@@ -159,20 +160,18 @@ def plausible(result: cal.CalibrationResult) -> bool:
 
 
 def real_table(figure_dir: Path, model_path: Path | None) -> None:
-    realdata = os.environ.get("SPECTRAL_NB_REALDATA")
-    if not realdata:
-        print("\nskipped real part: SPECTRAL_NB_REALDATA is not set (the real data beside the project is absent)")
+    real_path = real_dev_strips("bench_calibration's real part")
+    if real_path is None:
         return
     from spectral_nb import records
 
-    images, labels, names = records.load_examples(Path(realdata) / "nnsic_dev.tfrecords")
+    images, labels, names = records.load_examples(real_path)
     lamps_from = "label"
     classes = labels
     if model_path is not None:
-        import keras
+        from spectral_nb import model as book_model
 
-        model = keras.models.load_model(model_path)
-        classes = model.predict(images, verbose=0).argmax(axis=1)
+        classes = book_model.predict_proba(book_model.load_trained_model(model_path), images).argmax(axis=1)
         lamps_from = f"model {model_path.name}"
     print(f"\n## Real dev strips (nnsic_dev.tfrecords), lamp from the {lamps_from}; no true map: plausibility only")
     print("| class | strips | calibrated | plausible span | median rms nm | median matched lines | abs dispersion nm/px (min-max) | refusal reasons |")

@@ -32,6 +32,7 @@ import numpy as np  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from spectral_nb import NUM_CLASSES, records, synthesis  # noqa: E402
 from spectral_nb import model as model_lib  # noqa: E402
+from results_io import real_dev_strips  # noqa: E402
 
 
 def parse_args() -> argparse.Namespace:
@@ -71,9 +72,8 @@ def datasets(train, vali, batch_size: int, augment: bool, seed: int):
 
 
 def real_dev() -> tuple[np.ndarray, np.ndarray] | None:
-    folder = os.environ.get("SPECTRAL_NB_REALDATA")
-    path = Path(folder) / "nnsic_dev.tfrecords" if folder else None
-    if path is None or not path.is_file():
+    path = real_dev_strips("bench_model's real dev accuracy")
+    if path is None:
         return None
     images, labels, _ = records.load_examples(path)
     return images, labels

@@ -100,11 +100,11 @@ def model_cost(model_path: Path, pipeline_strips, truth_strips, labels) -> None:
     if not model_path.is_file():
         print(f"   skipped: no trained model at {model_path} (run `make book` first, or pass --model)")
         return
-    import keras
+    from spectral_nb import model as book_model
 
-    model = keras.models.load_model(model_path)
-    acc_pipe = np.mean(model.predict(pipeline_strips, verbose=0).argmax(1) == labels)
-    acc_true = np.mean(model.predict(truth_strips, verbose=0).argmax(1) == labels)
+    model = book_model.load_trained_model(model_path)
+    acc_pipe = np.mean(book_model.predict_proba(model, pipeline_strips).argmax(1) == labels)
+    acc_true = np.mean(book_model.predict_proba(model, truth_strips).argmax(1) == labels)
     print(f"   model {model_path.name}: pipeline crops {acc_pipe:.3f}, true-box crops {acc_true:.3f}, "
           f"difference {100 * (acc_pipe - acc_true):+.1f} points on {len(labels)} strips")
 

@@ -21,6 +21,7 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 import numpy as np  # noqa: E402
 
 from spectral_nb import STRIP_SHAPE, records  # noqa: E402
+from results_io import real_dev_strips  # noqa: E402
 
 
 def strips(n: int, seed: int = 0):
@@ -117,10 +118,8 @@ def main() -> None:
           f"({raw:,} image bytes + {size / n - raw:.0f} bytes of schema and framing)")
     print(f"building a make_dataset pipeline and reading its first batch: {setup * 1000:.0f} ms")
 
-    real = os.environ.get("SPECTRAL_NB_REALDATA")
-    path = Path(real or "") / "nnsic_dev.tfrecords"
-    if not real or not path.is_file():
-        print("\nskipped: real data (SPECTRAL_NB_REALDATA is not set or has no nnsic_dev.tfrecords)")
+    path = real_dev_strips("bench_records' real part")
+    if path is None:
         return
     m = len(records.load_examples(path)[1])
     print(f"\nreal data: nnsic_dev.tfrecords ({m} strips, {path.stat().st_size / m:,.0f} bytes/strip)")

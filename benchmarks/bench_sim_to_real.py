@@ -224,9 +224,9 @@ def main() -> None:
                        f"| {np.median([r['real_acc'] for r in rs]):.3f} |")
     data = {"runs": runs, "ensembles": ensembles}
     if args.model is not None:
-        import keras
+        from spectral_nb import model as book_model
 
-        pred = keras.models.load_model(args.model).predict(x_real, verbose=0).argmax(1)
+        pred = book_model.predict_proba(book_model.load_trained_model(args.model), x_real).argmax(1)
         out.append(f"\n{args.model.name}: real dev accuracy {np.mean(pred == y_real):.3f} "
                    f"({int((pred == y_real).sum())}/{len(y_real)})")
         data["saved_model"] = {"path": str(args.model), "real_acc": float(np.mean(pred == y_real))}
