@@ -55,15 +55,18 @@ def unexpected_skips(skips: list[tuple[str, str]]) -> list[tuple[str, str]]:
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
-    if not _skips:
-        return
     unexpected = unexpected_skips(_skips)
     terminalreporter.write_line(f"skips: {len(_skips)} in all, {len(_skips) - len(unexpected)} for absent real data, "
-                                f"{len(unexpected)} for any other reason")
+                                f"{len(unexpected)} for any other reason"
+                                f"{' (SPECTRAL_NB_STRICT_SKIPS=1: those fail the run)' if _strict() else ''}")
     for node, reason in unexpected:
         terminalreporter.write_line(f"  unexpected skip: {node}: {reason}")
 
 
+def _strict() -> bool:
+    return os.environ.get("SPECTRAL_NB_STRICT_SKIPS") == "1"
+
+
 def pytest_sessionfinish(session, exitstatus):
-    if os.environ.get("SPECTRAL_NB_STRICT_SKIPS") == "1" and unexpected_skips(_skips) and exitstatus == 0:
+    if _strict() and unexpected_skips(_skips) and exitstatus == 0:
         session.exitstatus = 1  # CI: a test that skipped for a reason other than absent real data is a failure
