@@ -197,7 +197,7 @@ def test_baselines_separate_classes_by_band_position():
     refs = analysis.fit_reference_profiles(train, y_train)
     scores = analysis.reference_scores(refs, test)
     np.testing.assert_array_equal(scores.argmax(axis=1), y_test)
-    linear = analysis.fit_linear_profile(train, y_train, steps=100)
+    linear = analysis.fit_linear_profile(train, y_train)
     probs = linear.predict_proba(test)
     np.testing.assert_allclose(probs.sum(axis=1), 1.0)
     np.testing.assert_array_equal(probs.argmax(axis=1), y_test)
