@@ -166,7 +166,7 @@ def test_bytes_do_not_depend_on_the_process(tmp_path, small_file):
               "r.write_records(sys.argv[2], x, y, f)")
     env = dict(os.environ, PYTHONHASHSEED="12345")
     subprocess.run([sys.executable, "-c", script, str(path), str(tmp_path / "other.tfrecords")],
-                   check=True, env=env, cwd=Path(records.__file__).parents[1])
+                   check=True, env=env, cwd=Path(records.__file__).parents[2])
     assert (tmp_path / "other.tfrecords").read_bytes() == path.read_bytes()
 
 
