@@ -1,17 +1,19 @@
-"""nnSIC's M4 vs the compact model, side by side in one run, on the same data.
+"""nnSIC's M4, the compact model and the book's colour model, side by side in one run, on the same data.
 
 Run from the repository root:  .venv/bin/python benchmarks/bench_model.py [--quick]
     [--train-per-class 200] [--epochs-m4 4] [--epochs-compact 20] ...
 
-Both models train on the same synthetic strips (``synthesis.generate_strips``; the training
-pipeline flips, shifts and stretches them as chapter 04 does, see ``records.augment_images``), are
-chosen by the same synthetic validation set (``train_model``: best ``val_loss``), and are
+All three train on the same synthetic strips (``synthesis.generate_strips``) with chapter 04's
+augmentations (shifts to 48 px, stretches to 20% and the photometric ones, ``records.augment_images``)
+and its learning-rate schedule, are chosen by the same synthetic validation set (``train_model``:
+best ``val_loss``), and are
 measured on the same synthetic test set and, when ``SPECTRAL_NB_REALDATA`` points to a folder
 with ``nnsic_dev.tfrecords``, on the real dev strips. Reported: parameters, FLOPs per strip
 (``count_flops``), training seconds per epoch (wall time of ``train_model`` / epochs run, so it
 includes validation and the first epoch's tracing), inference strips/s at batch 256 (median of 3),
 accuracies, and the plateau epoch (first epoch whose validation accuracy is within 1 point of the
-best). Targets for compact: >= 30x fewer FLOPs, >= 5,000 strips/s on 2 cores, accuracy >= M4's.
+best). Targets for the small models: >= 30x fewer FLOPs than M4, >= 5,000 strips/s on 2 cores.
+Results go to ``benchmarks/results/model.md``.
 M4 dominates the run time (4 epochs on 1,400 strips: over 15 minutes on 2 busy CPU cores; lower
 ``--train-per-class`` or ``--epochs-m4`` on a slow machine); ``--quick`` takes about 1 minute.
 """
@@ -32,7 +34,7 @@ import numpy as np  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from spectral_nb import NUM_CLASSES, records, synthesis  # noqa: E402
 from spectral_nb import model as model_lib  # noqa: E402
-from results_io import real_dev_strips  # noqa: E402
+from results_io import real_dev_strips, write_results  # noqa: E402
 
 
 def parse_args() -> argparse.Namespace:
@@ -41,18 +43,26 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--vali-per-class", type=int, default=40)
     parser.add_argument("--test-per-class", type=int, default=60)
     parser.add_argument("--epochs-m4", type=int, default=4, help="M4 takes ~60-100 s per epoch at the default size")
-    parser.add_argument("--epochs-compact", type=int, default=20)
-    parser.add_argument("--patience", type=int, default=5)
+    parser.add_argument("--epochs-compact", type=int, default=20, help="epochs of the compact and colour models")
+    parser.add_argument("--patience", type=int, default=12, help="early stopping, as chapter 04")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--speed-strips", type=int, default=2048, help="strips per timed inference pass")
     parser.add_argument("--no-augment", action="store_true", help="train on the strips as generated")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true", help="tiny sizes: a smoke run in under 2 minutes")
+    parser.add_argument("--name", default="model", help="results file name under benchmarks/results/")
     args = parser.parse_args()
     if args.quick:
         args.train_per_class, args.vali_per_class, args.test_per_class = 12, 4, 6
         args.epochs_m4, args.epochs_compact, args.speed_strips = 1, 2, 512
     return args
+
+
+#: Chapter 04's training augmentations and their options.
+AUGMENT = ("shift", "stretch") + records.PHOTOMETRIC_AUGMENTATIONS
+AUGMENT_OPTIONS = {"max_shift_px": 48.0, "max_stretch": 0.2}
+#: The models compared: nnSIC's M4, the grey-profile compact model and the book's (colour).
+KINDS = ("m4", "compact", "colour")
 
 
 def synthetic_split(per_class: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -66,7 +76,7 @@ def datasets(train, vali, batch_size: int, augment: bool, seed: int):
 
     train_ds = tf.data.Dataset.from_tensor_slices(train).shuffle(len(train[1]), seed=seed).batch(batch_size)
     if augment:
-        train_ds = records.augment_batches(train_ds, ("flip_lr", "shift", "stretch"), seed)
+        train_ds = records.augment_batches(train_ds, AUGMENT, seed, **AUGMENT_OPTIONS)
     vali_ds = tf.data.Dataset.from_tensor_slices(vali).batch(256)
     return train_ds.prefetch(tf.data.AUTOTUNE), vali_ds
 
@@ -98,7 +108,7 @@ def measure(kind: str, epochs: int, args, train, vali, test, real, out_dir: Path
     epochs_run = len(history.history["loss"])
     seconds_per_epoch = (time.perf_counter() - start) / epochs_run
     val_acc = history.history["val_accuracy"]
-    speed_strips = args.speed_strips if kind == "compact" else max(256, args.speed_strips // 4)
+    speed_strips = args.speed_strips if kind != "m4" else max(256, args.speed_strips // 4)
     row = {
         "parameters": f"{model.count_params():,}",
         "FLOPs per strip": f"{model_lib.count_flops(model):,}",
@@ -129,18 +139,23 @@ def main() -> None:
           f"augment: {not args.no_augment}; batch {args.batch_size}; epochs m4 {args.epochs_m4}, "
           f"compact {args.epochs_compact} (early stopping, patience {args.patience})", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
-        rows = {kind: measure(kind, epochs, args, train, vali, test, real, Path(tmp))
-                for kind, epochs in (("m4", args.epochs_m4), ("compact", args.epochs_compact))}
+        rows = {kind: measure(kind, args.epochs_m4 if kind == "m4" else args.epochs_compact, args, train, vali, test,
+                              real, Path(tmp))
+                for kind in KINDS}
     flops = {k: int(r["FLOPs per strip"].replace(",", "")) for k, r in rows.items()}
-    rows["compact / m4"] = {"FLOPs per strip": f"1/{flops['m4'] / flops['compact']:.0f}"}
-
     names = list(rows["m4"])
-    width = max(map(len, names)) + 2
-    print(f"\n{'':<{width}}{'m4':>36}{'compact':>36}")
-    for name in names:
-        print(f"{name:<{width}}{rows['m4'][name]:>36}{rows['compact'][name]:>36}")
-    print(f"\ncompact uses {rows['compact / m4']['FLOPs per strip']} of M4's FLOPs; "
-          f"total {time.perf_counter() - start:.0f} s")
+    lines = [f"## nnSIC's M4, compact and colour (the book's) on the same synthetic strips: train {len(train[1])}, "
+             f"vali {len(vali[1])}, test {len(test[1])}; chapter 04's augmentations "
+             f"{'off' if args.no_augment else 'on'}; epochs m4 {args.epochs_m4}, compact and colour {args.epochs_compact}",
+             "", "| | " + " | ".join(KINDS) + " |", "|---|" + "---|" * len(KINDS)]
+    lines += [f"| {name} | " + " | ".join(rows[k][name] for k in KINDS) + " |" for name in names]
+    lines.append("| FLOPs, fraction of M4's | " + " | ".join(f"1/{flops['m4'] / flops[k]:.0f}" for k in KINDS) + " |")
+    lines.append(f"\nTotal {time.perf_counter() - start:.0f} s. M4 trains {args.epochs_m4} epochs, the others "
+                 f"{args.epochs_compact} at most: its accuracies are those of a short training, not its best.")
+    text = "\n".join(lines)
+    print(text)
+    data = {"models": rows, "flops": flops, "train": len(train[1]), "vali": len(vali[1]), "test": len(test[1])}
+    print(f"\nwritten: {write_results(args.name, vars(args), text, data)}")
 
 
 if __name__ == "__main__":
