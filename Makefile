@@ -9,7 +9,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export TF_ENABLE_ONEDNN_OPTS := 0
 export PYTHONHASHSEED := 0
 
-.PHONY: venv book book-quick test lab lab-quick benchmarks clean-generated
+.PHONY: venv book book-quick test lab lab-quick app benchmarks clean-generated
 
 venv: $(STAMP)
 
@@ -31,6 +31,10 @@ book-quick: venv
 ## test: unit tests, then every notebook re-executed under nbval in quick mode
 test: venv
 	SPECTRAL_NB_QUICK=1 $(PY) -m pytest
+
+## app: the model as a web page (Voila on app/classify.ipynb, http://127.0.0.1:8866; run `make book` first)
+app: venv
+	$(PY) -m voila app/classify.ipynb --no-browser --Voila.ip=127.0.0.1 --port=8866
 
 ## lab: JupyterLab on notebooks/ (full mode: run `make book` first)
 lab: venv
