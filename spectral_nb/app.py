@@ -144,8 +144,7 @@ def make_app(model, params=None, threshold: float = 0.5, workdir: str | Path | N
 
     upload.observe(on_upload, names="value")
     classify_button.on_click(classify)
-    title = widgets.HTML(f"<h2>Classify a spectrum</h2><p>The book's model knows {len(CLASS_NAMES)} classes: "
-                         f"{html.escape(', '.join(CLASS_NAMES))}. Upload a photo; adjust the crop if the box "
-                         "misses the band, then classify again.</p>")
+    title = widgets.HTML(f"<p>The book's model knows {len(CLASS_NAMES)} classes: {html.escape(', '.join(CLASS_NAMES))}. "
+                         "Upload a photo; adjust the crop if the box misses the band, then classify again.</p>")
     widget = widgets.VBox([title, upload, crop, classify_button, message, result_view, spectrum_view])
     return App(widget, upload, classify_button, message, crop, result_view, spectrum_view, state)

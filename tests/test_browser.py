@@ -1,5 +1,6 @@
 """Chapters 02 and 05 in a real browser: JupyterLab in headless Chromium, driven by Selenium as a reader
-drives them. What the page shows and what the kernel holds must agree.
+drives them. What the page shows and what the kernel holds must agree. And the web app of ``make app``
+(Voila on app/classify.ipynb): a photo uploaded through its button, the class read from its page.
 
 The test makes its own quick-mode book in a scratch folder (chapters 01-04 headless, under a minute),
 starts JupyterLab on 127.0.0.1 (a free port, a random token) over a scratch copy of the chapters, and
@@ -174,17 +175,23 @@ def lab(book, scratch):
         log.close()
 
 
-@pytest.fixture(scope="module")
-def driver(scratch, lab):
+def _chrome(folder: Path):
+    """Headless Chromium through Debian's chromedriver, its profile and log in ``folder``."""
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
     for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                     "--window-size=1400,1000", "--lang=en-US", f"--user-data-dir={scratch / 'chromium'}"):
+                     "--window-size=1400,1000", "--lang=en-US", f"--user-data-dir={folder / 'chromium'}"):
         options.add_argument(argument)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    service = Service(executable_path=str(CHROMEDRIVER), log_output=str(scratch / "chromedriver.log"))
+    service = Service(executable_path=str(CHROMEDRIVER), log_output=str(folder / "chromedriver.log"))
     browser = webdriver.Chrome(service=service, options=options)  # a given driver: Selenium Manager is not asked
     browser.set_script_timeout(30)
+    return browser
+
+
+@pytest.fixture(scope="module")
+def driver(scratch, lab):
+    browser = _chrome(scratch)
     yield browser
     browser.quit()
 
@@ -618,6 +625,81 @@ def test_chapter_05_upload_in_the_browser(page, book, scratch):
         assert "ndarray" not in message.text and " at 0x" not in message.text, message.text
     with page.step("the committed chapter is untouched"):
         page.check_committed_book_untouched()
+
+
+@contextlib.contextmanager
+def _server(command: list[str], url: str, cwd: Path, env: dict, log_path: Path, what: str, timeout: float = 120):
+    """Start ``command`` (a web server) in a session of its own, wait until ``url`` answers, stop it after."""
+    log = open(log_path, "w")
+    server = subprocess.Popen(command, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if server.poll() is not None:
+                pytest.fail(f"{what} exited at start (code {server.returncode}):\n{log_path.read_text()[-3000:]}")
+            with contextlib.suppress(OSError):
+                urllib.request.urlopen(url, timeout=10).close()
+                break
+            if time.monotonic() > deadline:
+                pytest.fail(f"{what} did not answer on {url} within {timeout:.0f} s:\n{log_path.read_text()[-3000:]}")
+            time.sleep(0.5)
+        yield server
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait(timeout=10)
+        log.close()
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_the_web_app_classifies_an_uploaded_photo_in_the_browser(scratch):
+    """``make app``'s page (Voila on app/classify.ipynb) as a user meets it: upload a photo with the
+    button, read the class the page prints, and check it is the class the app's model gives that photo."""
+    import keras
+
+    from spectral_nb import analysis, model as models, synthesis
+
+    folder = scratch / "app"
+    folder.mkdir()
+    model_path = models.save_model(models.compile_model(models.build_model("colour", seed=0)), folder / "app.keras")
+    photo = folder / "cfl.png"
+    Image.fromarray(synthesis.render_photo(1, np.random.default_rng(3))[0]).save(photo)
+    expected = analysis.classify_photo(str(photo), keras.models.load_model(model_path), name=photo.name)["label"]
+    port = _free_port()
+    env = _book_env(scratch) | {"SPECTRAL_NB_APP_MODEL": str(model_path),
+                                "JUPYTER_CONFIG_DIR": str(folder / "jupyter"), "JUPYTER_DATA_DIR": str(folder / "data"),
+                                "JUPYTER_RUNTIME_DIR": str(folder / "runtime")}
+    command = [sys.executable, "-m", "voila", str(ROOT / "app" / "classify.ipynb"), "--no-browser",
+               "--Voila.ip=127.0.0.1", f"--port={port}", "--Voila.port_retries=0"]
+    url = f"http://127.0.0.1:{port}/"
+    with _server(command, url, folder, env, folder / "voila.log", "Voila"), contextlib.closing(_chrome(folder)) as browser:
+        browser.get(url)
+        wait = WebDriverWait(browser, TIMEOUT)
+        try:
+            button = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, ".widget-upload"))
+            assert button.text.strip() == "Your photo (0)"
+            assert "def " not in browser.find_element(By.TAG_NAME, "body").text  # no code on the page
+            browser.execute_script(_CATCH_FILE_DIALOG)
+            button.click()
+            wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "input[type=file][data-test-upload]")).send_keys(str(photo))
+            message = wait.until(lambda d: next((e for e in d.find_elements(By.CSS_SELECTOR, ".widget-html-content")
+                                                 if e.text.startswith(f"{photo.name}: ")), None))
+            assert message.text.startswith(f"{photo.name}: {expected} (top three: {expected} "), message.text
+            # the crop panel of chapter 02 and the result figures are on the page, drawn
+            assert len(browser.find_elements(By.CSS_SELECTOR, ".widget-slider")) == 4
+            drawn = [int(i.get_attribute("naturalWidth") or 0) for i in browser.find_elements(By.CSS_SELECTOR, "img.widget-image")]
+            assert sum(w > 0 for w in drawn) >= 2, drawn  # the crop preview and the classification at least
+        except Exception:
+            SHOTS_DIR.mkdir(parents=True, exist_ok=True)
+            browser.save_screenshot(str(SHOTS_DIR / "web_app.png"))
+            (SHOTS_DIR / "web_app.html").write_text(browser.page_source, encoding="utf-8")
+            shutil.copy(folder / "voila.log", SHOTS_DIR / "voila.log")
+            raise
 
 
 def test_the_browser_test_skips_only_where_no_browser_is_installed():
