@@ -21,7 +21,9 @@ Prints four tables:
 from __future__ import annotations
 
 import argparse
+import csv
 import os
+import re
 import statistics
 import sys
 import time
@@ -36,10 +38,19 @@ from spectral_nb import CLASS_NAMES, NUM_CLASSES, preprocessing as pp, synthesis
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from results_io import printed_tables, write_results  # noqa: E402
 
-# the seven real photos of known lamps, as the realdata README describes them
-REAL_TRUTH = {"calibration-example.png": "horizontal", "example-cfl-horizontal.jpg": "horizontal",
-              "example-cfl-vertical.png": "vertical", "example-cfl.jpg": "vertical",
-              "example-sky.jpg": "vertical", "sky.png": "horizontal", "led.png": "horizontal"}
+# raw/'s photos of known lamps, as the realdata README describes them: (dispersion, blue first), the
+# blue side None where the README does not give it
+REAL_TRUTH = {"calibration-example.png": ("horizontal", True), "example-cfl-horizontal.jpg": ("horizontal", None),
+              "example-cfl-vertical.png": ("vertical", True), "example-cfl.jpg": ("vertical", True),
+              "example-sky.jpg": ("vertical", None), "sky.png": ("horizontal", True), "led.png": ("horizontal", True)}
+
+
+def orientation_truth(text: str) -> tuple[str, bool | None]:
+    """``raw_more/labels.csv``'s orientation ("horizontal, blue left", "vertical, blue top", "horizontal,
+    blue right (grayscale)", ...) as (dispersion, blue first: left or top)."""
+    dispersion = "vertical" if text.startswith("vertical") else "horizontal"
+    side = re.search(r"blue (left|right|top|bottom)", text)
+    return dispersion, (side.group(1) in ("left", "top")) if side else None
 
 
 def synthetic_quality(n: int, seed: int):
@@ -110,24 +121,52 @@ def model_cost(model_path: Path, pipeline_strips, truth_strips, labels) -> None:
 
 
 def real_photos(montage: Path) -> None:
-    print("\n3. Real raw photos ($SPECTRAL_NB_REALDATA/raw)")
+    """raw/ and raw_more/ through ``preprocess_photo``: per photo the decision against the known
+    dispersion and blue side, and how many are refused; a montage of the crops."""
+    print("\n3. Real photos ($SPECTRAL_NB_REALDATA/raw and raw_more): dispersion and blue side against the labels")
     root = os.environ.get("SPECTRAL_NB_REALDATA")
     if not root or not (Path(root) / "raw").is_dir():
         print("   skipped: set SPECTRAL_NB_REALDATA to the folder holding raw/")
         return
+    photos = [(path, REAL_TRUTH.get(path.name)) for path in sorted((Path(root) / "raw").iterdir()) if path.is_file()]
+    labels_csv = Path(root) / "raw_more" / "labels.csv"
+    if labels_csv.is_file():
+        with open(labels_csv, newline="", encoding="utf-8") as f:
+            photos += [(labels_csv.parent / row["file"], orientation_truth(row["orientation"])) for row in csv.DictReader(f)]
     strips, names = [], []
-    print(f"   {'photo':<28}{'size':>9}  {'dispersion':<11}{'expected':<11}{'flipped':<8}{'box':<22}{'conf.':>6}")
-    for path in sorted((Path(root) / "raw").iterdir()):
+    counts = {"photos": 0, "refused": 0, "axis known": 0, "axis right": 0, "side known": 0, "side right": 0,
+              "side known, grey": 0}
+    print(f"   {'photo':<58}{'size':>10}  {'dispersion':<11}{'expected':<11}{'blue side':<13}{'conf.':>6}")
+    for path, truth in photos:
+        counts["photos"] += 1
         try:
             strip, rep = pp.preprocess_photo(path)
         except pp.PhotoError as error:
-            print(f"   {path.name:<28} refused: {error}")
+            counts["refused"] += 1
+            print(f"   {path.name:<58} refused: {str(error)[:90]}")
             continue
-        print(f"   {path.name:<28}{'x'.join(map(str, rep['size'])):>9}  {rep['dispersion']:<11}"
-              f"{REAL_TRUTH.get(path.name, '(no class)'):<11}{str(rep['flipped']):<8}{str(rep['box']):<22}"
-              f"{rep['confidence']:>6.2f}")
+        expected_axis, blue_first = truth if truth else (None, None)
+        side = "(unknown)"
+        if expected_axis is not None:
+            counts["axis known"] += 1
+            counts["axis right"] += rep["dispersion"] == expected_axis
+        if blue_first is not None and rep["dispersion"] == expected_axis:
+            if rep.get("grey"):  # no colour: the report says the side is unknown, so it is not scored
+                counts["side known, grey"] += 1
+                side = "grey: unscored"
+            else:
+                counts["side known"] += 1
+                right = rep["flipped"] != blue_first
+                counts["side right"] += right
+                side = "right" if right else "WRONG"
+        print(f"   {path.name:<58}{'x'.join(map(str, rep['size'])):>10}  {rep['dispersion']:<11}"
+              f"{expected_axis or '(none)':<11}{side:<13}{rep['confidence']:>6.2f}")
         strips.append(strip)
         names.append(path.name)
+    print(f"   {counts['photos']} photos, {counts['refused']} refused; dispersion right {counts['axis right']} of "
+          f"{counts['axis known']} with a known axis; blue side right {counts['side right']} of {counts['side known']} "
+          f"colour photos with a known side (and {counts['side known, grey']} greyscale ones with a known side, "
+          "which the report calls grey: their side is unknown to the preprocessing)")
     import matplotlib
     matplotlib.use("Agg")
     fig = pp.plot_strip_montage(strips, names)
