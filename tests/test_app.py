@@ -93,3 +93,22 @@ def test_the_app_serves_the_model_it_is_told_to(monkeypatch, tmp_path):
     monkeypatch.setenv("SPECTRAL_NB_OUTPUT_DIR", str(tmp_path / "out"))
     monkeypatch.setenv("SPECTRAL_NB_QUICK", "0")
     assert web_app.model_path() == (tmp_path / "out" / "spectral_cnn.keras").resolve()
+
+
+def test_the_app_notebook_without_a_model_says_what_to_run(monkeypatch, tmp_path):
+    """app/classify.ipynb, executed as Voila executes it, with no model where it looks: one message
+    naming make book and chapter 04, no traceback."""
+    from pathlib import Path
+
+    import nbclient
+    import nbformat
+
+    root = Path(__file__).resolve().parents[1]
+    monkeypatch.setenv(web_app.MODEL_ENV, str(tmp_path / "none.keras"))
+    notebook = nbformat.read(root / "app" / "classify.ipynb", as_version=4)
+    nbclient.NotebookClient(notebook, timeout=300, kernel_name="python3",
+                            resources={"metadata": {"path": str(root / "app")}}).execute()
+    outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs]
+    assert [o.output_type for o in outputs] == ["display_data"]
+    text = outputs[0].data["text/html"]
+    assert "No model to serve yet" in text and "none.keras" in text and "04_model_building" in text
