@@ -81,6 +81,7 @@ def make_app(model, params=None, threshold: float = 0.5, workdir: str | Path | N
     crop = widgets.VBox()
     result_view = widgets.Image(format="png", layout=widgets.Layout(width="720px"))
     spectrum_view = widgets.Image(format="png", layout=widgets.Layout(width="720px"))
+    written: set[Path] = set()
     state: dict = {"photo": None, "name": None, "path": None, "panel": None, "result": None, "calibration": None}
 
     def clear_results() -> None:
@@ -133,7 +134,12 @@ def make_app(model, params=None, threshold: float = 0.5, workdir: str | Path | N
             message.value = html.escape(f"could not classify {name}: {_reason(error, name)}")
             return
         path = workdir / _safe_name(name)
+        n = 1
+        while path.exists() and path not in written:  # a file the app did not write is never replaced
+            path = workdir / f"{Path(_safe_name(name)).stem}_{n}.png"
+            n += 1
         Image.fromarray(np.ascontiguousarray(photo)).save(path)
+        written.add(path)
         panel = pp.make_panel([path], params=state["panel"].state["params"] if state["panel"] is not None else params)
         for unused in (panel.apply_button, panel.save_button, panel.progress):  # no folder to apply to or save in
             unused.layout.display = "none"

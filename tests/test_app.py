@@ -53,6 +53,16 @@ def test_an_uploaded_photo_is_cut_classified_and_calibrated(tmp_path):
     assert app.crop.children == (app.state["panel"].widget,)
     assert app.state["path"] == tmp_path / "my_cfl.png" and app.state["path"].is_file()
     assert not app.classify_button.disabled
+    # in a folder of the caller's, a file of the same name that the app did not write stays untouched
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "led.png").write_bytes(b"the user's own file")
+    other = web_app.make_app(_constant_model(MERCURY), workdir=mine)
+    _upload(other, "led.png", _png(photo))
+    assert (mine / "led.png").read_bytes() == b"the user's own file"
+    assert other.state["path"] == mine / "led_1.png" and other.state["result"]["label"] == "mercury"
+    _upload(other, "led.png", _png(photo))  # the app's own earlier upload may be replaced
+    assert other.state["path"] == mine / "led_1.png"
     # a crop setting changed in the panel is what the next classification cuts with
     panel = app.state["panel"]
     panel.controls["dispersion"].value = "vertical"
