@@ -25,7 +25,8 @@ def trained(tmp_path_factory):
     x_train, y_train, _ = synthesis.generate_strips([100] * NUM_CLASSES, seed=1)
     model = compile_model(build_model("colour", seed=0))
     model.fit(x_train, y_train, epochs=8, batch_size=32, shuffle=True, verbose=0)
-    x_test, y_test, _ = synthesis.generate_strips([15] * NUM_CLASSES, seed=2)
+    # 60 per class, as bench_export measures: one point of accuracy is 4 strips, not one
+    x_test, y_test, _ = synthesis.generate_strips([60] * NUM_CLASSES, seed=2)
     accuracy = np.mean(predict_proba(model, x_test).argmax(axis=1) == y_test)
     assert accuracy > 0.6, f"the briefly trained model reaches only {accuracy:.2f}: the int8 comparison needs a model that has learnt"
     path = save_model(model, tmp_path_factory.mktemp("model") / "spectral_cnn.keras")
@@ -85,11 +86,16 @@ def test_int8_tflite_is_quantised_and_keeps_the_accuracy(trained, keras_probs, t
     assert int8_path.stat().st_size < 0.5 * float_path.stat().st_size  # 8-bit weights instead of 32-bit
     probs = export.tflite_predict_proba(interpreter, x_test)
     keras_top = keras_probs.argmax(axis=1)
-    # the same class wherever Keras is not torn between two (a margin of 0.1 or more)
+    # the same class wherever Keras is not torn between two (a margin of 0.1 or more), but for at
+    # most 1 in 100 of those: the book's colour model at width 2 quantises less exactly than at width 1
+    # (bench_export: top-1 agreement 0.986 against 0.995), and a training run here is not reproducible
+    # to the strip, so one clear strip in 400 may flip
     top2 = np.sort(keras_probs, axis=1)[:, -2:]
     clear = top2[:, 1] - top2[:, 0] >= 0.1
-    assert clear.sum() >= 90
-    np.testing.assert_array_equal(probs.argmax(axis=1)[clear], keras_top[clear])
+    assert clear.sum() >= 300
+    flipped = int((probs.argmax(axis=1) != keras_top)[clear].sum())
+    assert flipped <= 0.01 * clear.sum(), f"{flipped} of {clear.sum()} clear strips change class in int8"
+    assert np.mean(probs.argmax(axis=1) == keras_top) >= 0.98
     keras_accuracy = np.mean(keras_top == y_test)
     int8_accuracy = np.mean(probs.argmax(axis=1) == y_test)
     assert abs(int8_accuracy - keras_accuracy) <= 0.01 + 1e-9, (int8_accuracy, keras_accuracy)
