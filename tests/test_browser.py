@@ -110,6 +110,17 @@ def _lab_settings(settings: Path) -> None:
         path.write_text(json.dumps(values))
 
 
+def _stop(server: subprocess.Popen) -> None:
+    """Stop a server started in a session of its own: SIGTERM to its group, SIGKILL after 20 s."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(server.pid, signal.SIGTERM)
+    try:
+        server.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait(timeout=10)
+
+
 @pytest.fixture(scope="module")
 def lab(book, scratch):
     """A JupyterLab server on 127.0.0.1 over scratch copies of the chapters; stopped (kernels first) at the end."""
@@ -165,13 +176,7 @@ def lab(book, scratch):
         with contextlib.suppress(Exception):  # shut the kernels down first: they run in sessions of their own
             for kernel in api("/api/kernels"):
                 api(f"/api/kernels/{kernel['id']}", method="DELETE")
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait(timeout=10)
+        _stop(server)
         log.close()
 
 
@@ -645,13 +650,7 @@ def _server(command: list[str], url: str, cwd: Path, env: dict, log_path: Path, 
             time.sleep(0.5)
         yield server
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait(timeout=10)
+        _stop(server)
         log.close()
 
 
