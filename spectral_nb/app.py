@@ -67,7 +67,7 @@ def make_app(model, params=None, threshold: float = 0.5, workdir: str | Path | N
     from PIL import Image
 
     from spectral_nb import CLASS_NAMES, analysis, calibration, preprocessing as pp
-    from spectral_nb.book import figure_png
+    from spectral_nb.figures import figure_png
 
     if isinstance(params, (str, Path)):
         params = pp.load_params(params)

@@ -17,6 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
+# Defined in the package's lower layers, which raise and draw them; named here too, as the chapters
+# use them: ``book.MissingInputError``, ``book.figure_png``.
+from spectral_nb.figures import figure_png  # noqa: F401
+from spectral_nb.files import MissingInputError
+
 #: Chapters in reading order (file names in ``notebooks/``).
 CHAPTERS: tuple[str, ...] = (
     "00_index.ipynb",
@@ -35,16 +40,6 @@ _TRUE = {"1", "true", "yes", "on"}
 #: notebook whose stored kernelspec differs (e.g. display name "Python 3") is changed by JupyterLab as
 #: soon as it opens, and shows as modified before the reader has touched it.
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
-
-
-class MissingInputError(FileNotFoundError):
-    """An input that an earlier chapter writes is missing: the message names that chapter.
-
-    In a notebook it shows as its message alone, not a traceback (IPython's ``_render_traceback_``).
-    """
-
-    def _render_traceback_(self) -> list[str]:
-        return [f"MissingInputError: {self}"]
 
 
 def is_quick() -> bool:
@@ -223,19 +218,6 @@ def setup_notebook(
         np.random.seed(seed)
     print(f"{'quick' if paths.quick else 'full'} mode · seed {seed} · " + ", ".join(versions))
     return paths
-
-
-def figure_png(fig, dpi: int = 80) -> bytes:
-    """A matplotlib figure as PNG bytes, closed afterwards: what a widget panel shows in an
-    ``ipywidgets.Image`` (headless runs hung intermittently on ``Output``-widget capture)."""
-    import io
-
-    import matplotlib.pyplot as plt
-
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi)
-    plt.close(fig)
-    return buffer.getvalue()
 
 
 def clean_notebook(nb, root: Path) -> None:

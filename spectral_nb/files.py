@@ -15,6 +15,16 @@ from pathlib import Path
 from typing import Iterable, Iterator, Mapping, Sequence
 
 
+class MissingInputError(FileNotFoundError):
+    """An input that an earlier chapter writes is missing: the message names that chapter.
+
+    In a notebook it shows as its message alone, not a traceback (IPython's ``_render_traceback_``).
+    """
+
+    def _render_traceback_(self) -> list[str]:
+        return [f"MissingInputError: {self}"]
+
+
 def temp_beside(path: str | Path, suffix: str = ".part") -> Path:
     """A new, empty temporary file in ``path``'s folder (created if missing), named after ``path``:
     nobody else's file, and on the same file system, so it can be renamed over ``path``."""
@@ -63,4 +73,4 @@ def write_csv(path: str | Path, columns: Sequence[str], rows: Iterable[Mapping])
     return Path(path)
 
 
-__all__ = ["temp_beside", "atomic_path", "write_text", "write_json", "write_csv"]
+__all__ = ["MissingInputError", "temp_beside", "atomic_path", "write_text", "write_json", "write_csv"]

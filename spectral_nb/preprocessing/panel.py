@@ -187,7 +187,7 @@ def make_panel(photos: Sequence[str | Path], params: PreprocessParams | None = N
     import ipywidgets as widgets
     import matplotlib.pyplot as plt
 
-    from spectral_nb.book import figure_png
+    from spectral_nb.figures import figure_png
 
     base = params or PreprocessParams()
     photos = [Path(p) for p in photos]

@@ -35,7 +35,7 @@ def dataset_files(name: str, paths) -> dict[str, Path]:
     ``paths.records_dir/{name}_{split}.tfrecords``; ``"nnsic"``: nnSIC's public files in
     ``paths.nnsic_dir`` (see :func:`download_nnsic`).
     """
-    from spectral_nb.book import MissingInputError
+    from spectral_nb.files import MissingInputError
 
     if name == "nnsic":
         files = {s: paths.nnsic_dir / f"MyDataV2_{s}.tfrecords" for s in SPLITS}
