@@ -27,7 +27,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from spectral_nb import NUM_CLASSES, analysis, book, records  # noqa: E402
-from results_io import real_dev_strips  # noqa: E402
+from results_io import printed_tables, real_dev_strips, write_results  # noqa: E402
 
 SEED = 5  # chapter 05's seed (the bootstrap's), so both print the same numbers
 
@@ -113,8 +113,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="use the quick-mode model and records")
     args = parser.parse_args()
-    bench_bootstrap()
-    bench_real(args.quick)
+    with printed_tables() as tables:
+        bench_bootstrap()
+        bench_real(args.quick)
+    if not args.quick:
+        path = write_results("analysis", vars(args), "```\n" + tables.getvalue() + "```", {})
+    print(f"\nwritten: {path}")
 
 
 if __name__ == "__main__":
