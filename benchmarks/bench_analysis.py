@@ -118,7 +118,7 @@ def main() -> None:
         bench_real(args.quick)
     if not args.quick:
         path = write_results("analysis", vars(args), "```\n" + tables.getvalue() + "```", {})
-    print(f"\nwritten: {path}")
+        print(f"\nwritten: {path}")
 
 
 if __name__ == "__main__":
