@@ -31,7 +31,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
 from spectral_nb import CLASS_NAMES, calibration as cal  # noqa: E402
-from results_io import real_dev_strips  # noqa: E402
+from results_io import printed_tables, real_dev_strips, write_results  # noqa: E402
 
 #: A confident answer this far off (median nm over the span) counts as wrong, not as imprecise.
 WRONG_NM = 5.0
@@ -231,9 +231,19 @@ def main() -> None:
     parser.add_argument("--no-real", action="store_true", help="skip the real-data part")
     args = parser.parse_args()
     variants = ("colour prior", "brightness only") if args.brightness_only else ("colour prior",)
-    synthetic_table(args.strips, args.seed, args.figure_dir, variants)
-    if not args.no_real:
-        real_table(args.figure_dir, args.model)
+    with printed_tables() as tables:
+        print(f"## Wavelength calibration, generator version {synthesis_version()}")
+        synthetic_table(args.strips, args.seed, args.figure_dir, variants)
+        if not args.no_real:
+            real_table(args.figure_dir, args.model)
+    path = write_results("calibration", vars(args), "```\n" + tables.getvalue() + "```", {})
+    print(f"\nwritten: {path}")
+
+
+def synthesis_version() -> str:
+    from spectral_nb import synthesis
+
+    return synthesis.GENERATOR_VERSION
 
 
 if __name__ == "__main__":

@@ -26,6 +26,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from spectral_nb import synthesis  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from results_io import printed_tables, write_results  # noqa: E402
 
 
 def _once(fn, n_items: int) -> float:
@@ -179,12 +181,16 @@ def main() -> None:
     parser.add_argument("--strips", type=int, default=1400)
     parser.add_argument("--photos", type=int, default=140)
     args = parser.parse_args()
-    speed_table(args.repeats, args.strips, args.photos)
-    realdata = os.environ.get("SPECTRAL_NB_REALDATA")
-    if not realdata or not Path(realdata).is_dir():
-        print("\nskipped: profile fidelity needs SPECTRAL_NB_REALDATA (the real data folder beside the project)")
-        return
-    fidelity_table(Path(realdata))
+    with printed_tables() as tables:
+        print(f"## Synthesis, generator version {synthesis.GENERATOR_VERSION}")
+        speed_table(args.repeats, args.strips, args.photos)
+        realdata = os.environ.get("SPECTRAL_NB_REALDATA")
+        if not realdata or not Path(realdata).is_dir():
+            print("\nskipped: profile fidelity needs SPECTRAL_NB_REALDATA (the real data folder beside the project)")
+        else:
+            fidelity_table(Path(realdata))
+    path = write_results("synthesis", vars(args), "```\n" + tables.getvalue() + "```", {})
+    print(f"\nwritten: {path}")
 
 
 if __name__ == "__main__":
