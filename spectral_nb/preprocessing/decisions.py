@@ -120,8 +120,9 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(edges[::2], edges[1::2]))
 
 
-def _hue(colour: np.ndarray) -> np.ndarray:
-    """Hue proxy per column, (R - B) / (R + G + B): it grows from blue to red along a spectrum."""
+def _red_minus_blue(colour: np.ndarray) -> np.ndarray:
+    """Per column, (R - B) / (R + G + B): not a hue (that is :func:`_hue_angle`), but a proxy that
+    grows from blue to red along a spectrum."""
     return (colour[:, 0] - colour[:, 2]) / (colour.sum(axis=1) + 1e-6)
 
 
@@ -176,13 +177,13 @@ def _lit_extent(profile: np.ndarray, colour: np.ndarray, threshold: float) -> tu
 def _without_outer_orders(runs: list[tuple[int, int]], weight: np.ndarray, colour: np.ndarray) -> list[tuple[int, int]]:
     """``runs`` (lit column runs, left to right) less every zero or second order at either end
     (:func:`_outer_order`); ``weight`` is each column's brightness above the floor, ``colour`` its RGB."""
-    hue = _hue(colour)
-    while len(runs) > 1 and (cut := _outer_order(runs, hue, weight, colour)):
+    redness = _red_minus_blue(colour)
+    while len(runs) > 1 and (cut := _outer_order(runs, redness, weight, colour)):
         runs = runs[cut:] if cut > 0 else runs[:cut]
     return runs
 
 
-def _outer_order(runs: list[tuple[int, int]], hue: np.ndarray, weight: np.ndarray, colour: np.ndarray) -> int:
+def _outer_order(runs: list[tuple[int, int]], redness: np.ndarray, weight: np.ndarray, colour: np.ndarray) -> int:
     """How many runs to drop as a zero or second order (see :func:`_lit_extent`): ``n`` from the
     left, ``-n`` from the right, 0 for none."""
     span = runs[-1][1] - runs[0][0]
@@ -195,7 +196,7 @@ def _outer_order(runs: list[tuple[int, int]], hue: np.ndarray, weight: np.ndarra
             start, stop = part[0][0], part[-1][1]
             length, rest = stop - start, others[-1][1] - others[0][0]
             gap = others[0][0] - stop if end == 0 else start - others[-1][1]
-            order, others_hue = _colour_order(hue, weight, others)
+            order, others_redness = _colour_order(redness, weight, others)
             if rest < 0.3 * span and len(others) < 3:
                 order = 0.0  # the rest is a line or two: its colour fringes are no spectral order
                 # (three or more separate lines in colour order are one, however short their span)
@@ -204,7 +205,7 @@ def _outer_order(runs: list[tuple[int, int]], hue: np.ndarray, weight: np.ndarra
             cols = np.concatenate([np.arange(a, b) for a, b in part])
             rgb = colour[cols].mean(axis=0)
             white = rgb.min() / (rgb.max() + 1e-9) > 0.6
-            part_order, part_hue = _colour_order(hue, weight, part)
+            part_order, part_redness = _colour_order(redness, weight, part)
             zero_order = n == 1 and white and ((length < 0.06 * span and gap > 0.1 * span)
                                                or (at_blue_end and length < 0.15 * span and gap > 0.08 * span)
                                                or (at_blue_end and abs(order) >= 0.5 and gap > 0.1 * span
@@ -213,7 +214,7 @@ def _outer_order(runs: list[tuple[int, int]], hue: np.ndarray, weight: np.ndarra
             second_order = (abs(order) >= 0.3 and not at_blue_end and gap > 0.04 * span
                             and (length > 0.1 * span or gap > 0.2 * span) and (n == 1 or rest >= 1.5 * length)
                             and float(weight[cols].max()) < 0.4 * max(float(weight[a:b].max()) for a, b in others)
-                            and np.sign(part_hue - others_hue) == -np.sign(order) * toward)
+                            and np.sign(part_redness - others_redness) == -np.sign(order) * toward)
             if zero_order or second_order:
                 return n if end == 0 else -n
     return 0
