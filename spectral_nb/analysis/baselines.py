@@ -6,8 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from spectral_nb import NUM_CLASSES, check_strips
-from spectral_nb.analysis.metrics import _check_labels
+from spectral_nb import NUM_CLASSES, check_labels, check_strips
 
 
 # --------------------------------------------------------------------------- baselines
@@ -32,7 +31,7 @@ def profile_features(images: np.ndarray) -> np.ndarray:
 def fit_reference_profiles(images: np.ndarray, labels, num_classes: int = NUM_CLASSES) -> np.ndarray:
     """Mean training profile per class ``(K, 1440)``; NaN rows for classes without training strips."""
     features = profile_features(images)
-    labels = _check_labels(labels, "labels", num_classes)
+    labels = check_labels(labels, "labels", num_classes=num_classes)
     if labels.size != len(features):
         raise ValueError(f"{len(features)} strips but {labels.size} labels")
     refs = np.full((num_classes, features.shape[1]), np.nan, dtype=np.float32)
@@ -85,7 +84,7 @@ def fit_linear_profile(images: np.ndarray, labels, num_classes: int = NUM_CLASSE
     from scipy.optimize import minimize
 
     x = profile_features(images).astype(np.float64)
-    y = _check_labels(labels, "labels", num_classes)
+    y = check_labels(labels, "labels", num_classes=num_classes)
     if y.size != len(x):
         raise ValueError(f"{len(x)} strips but {y.size} labels")
     mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-3

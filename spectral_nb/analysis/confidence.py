@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from spectral_nb import check_strips
-from spectral_nb.analysis.metrics import UNKNOWN, _check_labels
+from spectral_nb import check_labels, check_strips
+from spectral_nb.analysis.metrics import UNKNOWN
 
 
 # --------------------------------------------------------------------------- calibration and rejection
@@ -41,7 +41,7 @@ def _check_probs(probs, name: str = "probs") -> np.ndarray:
 def reliability_table(probs, y_true, n_bins: int = 10) -> ReliabilityTable:
     """Bin predictions by their top probability (equal-width bins on [0, 1]) and compare with accuracy."""
     probs = _check_probs(probs)
-    y_true = _check_labels(y_true, "y_true", probs.shape[1])
+    y_true = check_labels(y_true, "y_true", num_classes=probs.shape[1])
     if y_true.size != probs.shape[0]:
         raise ValueError(f"{probs.shape[0]} probability rows but {y_true.size} labels")
     top = probs.max(axis=1)
@@ -62,7 +62,7 @@ def choose_unknown_threshold(probs_val, y_val, keep_correct: float = 0.99) -> fl
     it). Predictions whose top probability is below the threshold become :data:`UNKNOWN`.
     """
     probs = _check_probs(probs_val, "probs_val")
-    y_val = _check_labels(y_val, "y_val", probs.shape[1])
+    y_val = check_labels(y_val, "y_val", num_classes=probs.shape[1])
     if y_val.size != probs.shape[0]:
         raise ValueError(f"{probs.shape[0]} probability rows but {y_val.size} labels")
     if not 0 < keep_correct <= 1:

@@ -6,9 +6,9 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from spectral_nb import CLASS_NAMES, STRIP_SHAPE, check_strips
+from spectral_nb import CLASS_NAMES, STRIP_SHAPE, check_labels, check_strips
 from spectral_nb.analysis.confidence import ReliabilityTable, _check_probs
-from spectral_nb.analysis.metrics import ClassMetrics, Evaluation, _check_labels, normalise_rows
+from spectral_nb.analysis.metrics import ClassMetrics, Evaluation, normalise_rows
 
 #: Class index -> element whose known lines a saliency plot marks (nitrogen glows in bands, not lines).
 CLASS_ELEMENTS: dict[int, str] = {1: "Hg", 3: "Ne", 4: "He", 5: "H"}
@@ -155,7 +155,7 @@ def plot_misclassified(images: np.ndarray, y_true, probs, max_items: int = 6,
     import matplotlib.pyplot as plt
 
     probs = _check_probs(probs)
-    y_true = _check_labels(y_true, "y_true", probs.shape[1])
+    y_true = check_labels(y_true, "y_true", num_classes=probs.shape[1])
     pred = probs.argmax(axis=1)
     wrong = np.flatnonzero(pred != y_true)
     wrong = wrong[np.argsort(-probs[wrong, pred[wrong]])][:max_items]

@@ -18,13 +18,9 @@ UNKNOWN: int = -1
 # --------------------------------------------------------------------------- metrics
 
 
-def _check_labels(y, name: str, num_classes: int, allow_unknown: bool = False) -> np.ndarray:
-    return check_labels(y, name, num_classes=num_classes, allow_unknown=allow_unknown)
-
-
 def _check_pair(y_true, y_pred, num_classes: int, allow_unknown: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    y_true = _check_labels(y_true, "y_true", num_classes)
-    y_pred = _check_labels(y_pred, "y_pred", num_classes, allow_unknown)
+    y_true = check_labels(y_true, "y_true", num_classes=num_classes)
+    y_pred = check_labels(y_pred, "y_pred", num_classes=num_classes, allow_unknown=allow_unknown)
     if y_true.shape != y_pred.shape:
         raise ValueError(f"y_true has {y_true.size} labels but y_pred has {y_pred.size}: they must pair up")
     if y_true.size == 0:

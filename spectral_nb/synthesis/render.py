@@ -6,11 +6,11 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from spectral_nb import STRIP_SHAPE
+from spectral_nb import STRIP_SHAPE, check_label
 from spectral_nb.synthesis.camera import (Camera, Instrument, _background, _develop, _median_step, _tone,
                                           _Processing, _sample_processing, expose_profile, sample_camera,
                                           sample_instrument)
-from spectral_nb.synthesis.spectra import (OUT_OF_CLASS_KINDS, Spectrum, _check_label, _out_of_class_spectrum,
+from spectral_nb.synthesis.spectra import (OUT_OF_CLASS_KINDS, Spectrum, _out_of_class_spectrum,
                                            sample_spectrum)
 
 #: Share of strips framed as a preprocessing crop frames a photo: from where the camera starts
@@ -100,7 +100,7 @@ def render_strip(label: int, rng: np.random.Generator, spectroscope: Spectroscop
     Truth dict: ``label`` (int), ``source`` (str), ``nm_per_column`` ((480,) float, true nm of each
     column), ``nm_per_px``, ``lsf_sigma_px``, ``camera``, ``flipped_rows`` (upside down or not).
     """
-    label = _check_label(label)
+    label = check_label(label)
     spectrum = sample_spectrum(label, rng)
     return _render_strip_from(spectrum, rng, {"label": label}, spectroscope)
 
@@ -134,7 +134,7 @@ def render_photo(label: int, rng: np.random.Generator) -> tuple[np.ndarray, dict
     (nm at the first and last pixel of each box along the dispersion axis, in image order);
     ``nm_per_px`` (signed, image order).
     """
-    label = _check_label(label)
+    label = check_label(label)
     spectrum = sample_spectrum(label, rng)
     return _render_photo_from(spectrum, rng, {"label": label})
 

@@ -384,7 +384,7 @@ def _line_lamp(label: int, rng: np.random.Generator) -> Spectrum:
 
 def sample_spectrum(label: int, rng: np.random.Generator) -> Spectrum:
     """A random lamp of class ``label`` (0-6): its :class:`Spectrum` (relative power, air nm)."""
-    label = _check_label(label)
+    label = check_label(label)
     if label == 0:
         return _led(rng)
     if label == 1:
@@ -424,9 +424,3 @@ def _out_of_class_spectrum(kind: str, rng: np.random.Generator) -> Spectrum:
         return Spectrum(-1, f"{centre:.0f} nm laser", 1e-4 * _gauss(nm, centre, 40),
                         np.array([centre + rng.normal(0, 1)]), np.array([1.0]))
     raise ValueError(f"unknown out-of-class kind {kind!r}: use one of {', '.join(OUT_OF_CLASS_KINDS)}")
-
-
-
-def _check_label(label: int) -> int:
-    return check_label(label)
-
