@@ -58,9 +58,6 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
-#: Chapter 04's training augmentations and their options.
-AUGMENT = ("shift", "stretch") + records.PHOTOMETRIC_AUGMENTATIONS
-AUGMENT_OPTIONS = {"max_shift_px": 48.0, "max_stretch": 0.2}
 #: The models compared: nnSIC's M4, the grey-profile compact model and the book's (colour).
 KINDS = ("m4", "compact", "colour")
 
@@ -76,7 +73,7 @@ def datasets(train, vali, batch_size: int, augment: bool, seed: int):
 
     train_ds = tf.data.Dataset.from_tensor_slices(train).shuffle(len(train[1]), seed=seed).batch(batch_size)
     if augment:
-        train_ds = records.augment_batches(train_ds, AUGMENT, seed, **AUGMENT_OPTIONS)
+        train_ds = records.augment_batches(train_ds, records.BOOK_AUGMENTATIONS, seed, **records.BOOK_AUGMENT_OPTIONS)
     vali_ds = tf.data.Dataset.from_tensor_slices(vali).batch(256)
     return train_ds.prefetch(tf.data.AUTOTUNE), vali_ds
 

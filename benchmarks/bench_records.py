@@ -112,8 +112,8 @@ def run(args) -> None:
         rows.append(("parse each record, then batch(64) (nnSIC)", rate_of_dataset(dataset, n, args.repeats)))
         dataset = records.make_dataset(path, 256, shuffle=True)
         rows.append(("make_dataset(256, shuffle)", rate_of_dataset(dataset, n, args.repeats)))
-        dataset = records.make_dataset(path, 64, shuffle=True, augment=("shift", "stretch") + records.PHOTOMETRIC_AUGMENTATIONS,
-                                       max_shift_px=48.0, max_stretch=0.2)
+        dataset = records.make_dataset(path, 64, shuffle=True, augment=records.BOOK_AUGMENTATIONS,
+                                       **records.BOOK_AUGMENT_OPTIONS)
         rows.append(("make_dataset(64, shuffle, chapter 04's augmentations)", rate_of_dataset(dataset, n, args.repeats)))
         start = time.perf_counter()
         drain(records.make_dataset(path, 256).take(1))

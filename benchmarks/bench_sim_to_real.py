@@ -38,7 +38,7 @@ PHOTOMETRIC = records.PHOTOMETRIC_AUGMENTATIONS
 #: ``epochs`` (``train_model``). "colour+all, wide shift/stretch" is the book's recipe (chapter 04);
 #: "book before the wide model" is the recipe it replaced (width 1, a constant learning rate, at most
 #: 60 epochs, patience 8), kept to compare in the same run.
-WIDE = {"max_shift_px": 48.0, "max_stretch": 0.2}
+WIDE = dict(records.BOOK_AUGMENT_OPTIONS)
 BEFORE_WIDE = {"width": 1, "lr_patience": None, "patience": 8, "epochs": 60}
 CONFIGS = {
     "compact+geometric": ("compact", GEOMETRIC, {}, {}),

@@ -24,12 +24,14 @@ from typing import Sequence
 import numpy as np
 
 from spectral_nb import NUM_CLASSES, check_labels, check_strips
+from spectral_nb.records.pipeline import BOOK_AUGMENT_OPTIONS, BOOK_AUGMENTATIONS
 
 #: What :func:`fine_tune` lets move: ``"all"`` (every weight but the batch-norm layers') or
 #: ``"head"`` (only the dense layers after the convolutions: in the book's model, the final one).
 TRAINABLE = ("all", "head")
-#: The augmentations of the book's training (chapter 04), applied to the few strips too.
-AUGMENT_OPTIONS = {"max_shift_px": 48.0, "max_stretch": 0.2}
+#: The options of the book's training augmentations (chapter 04), applied to the few strips too
+#: (``records.BOOK_AUGMENT_OPTIONS``, named here for chapter 07).
+AUGMENT_OPTIONS = BOOK_AUGMENT_OPTIONS
 
 
 def copy_model(model):
@@ -99,7 +101,7 @@ def fine_tune(model, strips, labels, *, seed: int = 0, replay: tuple[np.ndarray,
         data = tf.data.Dataset.sample_from_datasets(
             [data, endless(x_replay, y_replay, 1)], weights=[1 - replay_share, replay_share], seed=seed)
     data = data.batch(batch_size)
-    names = ("shift", "stretch") + records.PHOTOMETRIC_AUGMENTATIONS if augment is None else tuple(augment)
+    names = BOOK_AUGMENTATIONS if augment is None else tuple(augment)
     if names:
         data = records.augment_batches(data, names, seed, **AUGMENT_OPTIONS)
     tuned.fit(data.take(steps).prefetch(2), epochs=1, verbose=0, shuffle=False)  # the data shuffle themselves

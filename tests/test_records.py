@@ -640,3 +640,16 @@ def test_real_nnsic_dev_loads(realdata):
     # Re-encoded by us, the fields come back the same (nnSIC's and our files are interchangeable).
     again = records.decode_example(records.encode_example(images[5], labels[5], names[5]))
     assert np.array_equal(again[0], images[5]) and again[1:] == (labels[5], names[5])
+
+
+def test_chapter_04_trains_with_the_book_augmentations_the_package_names():
+    """records.BOOK_AUGMENTATIONS / BOOK_AUGMENT_OPTIONS (what the benchmarks and adapt.fine_tune train
+    with, "as chapter 04 does") are the values chapter 04's own cell sets."""
+    cells = json.loads((Path(__file__).resolve().parents[1] / "notebooks" / "04_model_building.ipynb").read_text())["cells"]
+    source = "".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+    names = {"records": records}
+    for line in source.splitlines():
+        if line.startswith(("AUGMENT = ", "AUGMENT_OPTIONS = ")):
+            exec(line.split("#")[0], names)
+    assert names["AUGMENT"] == records.BOOK_AUGMENTATIONS
+    assert names["AUGMENT_OPTIONS"] == dict(records.BOOK_AUGMENT_OPTIONS)

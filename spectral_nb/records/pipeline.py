@@ -3,6 +3,8 @@ photometric augmentations of chapter 04."""
 from __future__ import annotations
 
 from pathlib import Path
+from types import MappingProxyType
+from typing import Mapping
 
 
 from spectral_nb import files
@@ -14,6 +16,11 @@ AUGMENTATIONS: tuple[str, ...] = ("flip_ud", "flip_lr", "shift", "stretch",
 #: The photometric ones: what a camera's exposure, tone curve, white balance, black level, noise
 #: and focus do to a strip, for the spread the generator cannot pin down.
 PHOTOMETRIC_AUGMENTATIONS: tuple[str, ...] = ("gain", "gamma", "white_balance", "black_level", "noise", "blur")
+#: The book's training augmentations (chapter 04, and the benchmarks and fine-tuning that train as it
+#: does): shifts and stretches along the strip, then every photometric one.
+BOOK_AUGMENTATIONS: tuple[str, ...] = ("shift", "stretch") + PHOTOMETRIC_AUGMENTATIONS
+#: Their options in the book: shifts to 48 px and stretches to 20% (``bench_sim_to_real``'s "wide").
+BOOK_AUGMENT_OPTIONS: Mapping[str, float] = MappingProxyType({"max_shift_px": 48.0, "max_stretch": 0.2})
 
 # --------------------------------------------------------------------------- tf.data
 
