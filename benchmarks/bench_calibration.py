@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
-from spectral_nb import CLASS_NAMES, calibration as cal  # noqa: E402
+from spectral_nb import CLASS_NAMES, calibration as cal, synthesis  # noqa: E402
 from results_io import printed_tables, real_dev_strips, write_results  # noqa: E402
 
 #: A confident answer this far off (median nm over the span) counts as wrong, not as imprecise.
@@ -45,8 +45,6 @@ def synthetic_strips(label: int, n_strips: int, seed: int):
 
     Each strip has its own generator (seed, label, index), so strip ``i`` can be re-rendered alone.
     """
-    from spectral_nb import synthesis
-
     out = []
     for i in range(n_strips):
         strip, truth = synthesis.render_strip(label, np.random.default_rng([seed, label, i]))
@@ -58,11 +56,6 @@ def synthetic_strips(label: int, n_strips: int, seed: int):
 
 
 def synthetic_table(n_strips: int, seed: int, figure_dir: Path | None = None, variants=("colour prior",)) -> None:
-    try:
-        from spectral_nb import synthesis
-    except ImportError as err:
-        print(f"skipped synthetic part: spectral_nb.synthesis is not available ({err})")
-        return
     print(f"\n## Synthetic strips with known maps ({n_strips} per lamp, half flipped red-left; seed {seed})")
     print("error = median over the 480 columns of |fitted nm - true nm|; 'confidently wrong' = accepted "
           f"calibrations with error > {WRONG_NM:g} nm, as a fraction of the accepted ones")
@@ -232,18 +225,12 @@ def main() -> None:
     args = parser.parse_args()
     variants = ("colour prior", "brightness only") if args.brightness_only else ("colour prior",)
     with printed_tables() as tables:
-        print(f"## Wavelength calibration, generator version {synthesis_version()}")
+        print(f"## Wavelength calibration, generator version {synthesis.GENERATOR_VERSION}")
         synthetic_table(args.strips, args.seed, args.figure_dir, variants)
         if not args.no_real:
             real_table(args.figure_dir, args.model)
     path = write_results("calibration", vars(args), "```\n" + tables.getvalue() + "```", {})
     print(f"\nwritten: {path}")
-
-
-def synthesis_version() -> str:
-    from spectral_nb import synthesis
-
-    return synthesis.GENERATOR_VERSION
 
 
 if __name__ == "__main__":

@@ -133,11 +133,10 @@ def make_app(model, params=None, threshold: float = 0.5, workdir: str | Path | N
             clear_results()
             message.value = html.escape(f"could not classify {name}: {_reason(error, name)}")
             return
-        path = workdir / _safe_name(name)
-        n = 1
+        stem = Path(_safe_name(name)).stem
+        path, n = workdir / f"{stem}.png", 1
         while path.exists() and path not in written:  # a file the app did not write is never replaced
-            path = workdir / f"{Path(_safe_name(name)).stem}_{n}.png"
-            n += 1
+            path, n = workdir / f"{stem}_{n}.png", n + 1
         Image.fromarray(np.ascontiguousarray(photo)).save(path)
         written.add(path)
         panel = pp.make_panel([path], params=state["panel"].state["params"] if state["panel"] is not None else params)
