@@ -57,6 +57,7 @@ def main() -> None:
     parser.add_argument("--model", type=Path, default=None, help="also a saved .keras model (e.g. the book's)")
     parser.add_argument("--montage", type=Path,
                         default=Path(__file__).resolve().parents[1] / "OutputModel" / "bench" / "real_photo_crops.png")
+    parser.add_argument("--config", default=RECIPE, help="the recipe to train (a name in bench_sim_to_real.CONFIGS)")
     parser.add_argument("--name", default="real_photos")
     args = parser.parse_args()
     realdata = os.environ.get("SPECTRAL_NB_REALDATA")
@@ -73,7 +74,7 @@ def main() -> None:
     models = {}
     import bench_sim_to_real as sim
 
-    kind, augment, options, _ = sim.CONFIGS[RECIPE]
+    kind, augment, options, _ = sim.CONFIGS[args.config]
     for seed in args.seeds:
         x_train, y_train, x_val, y_val = sim.synthetic_splits(args.per_class, seed)
         models[f"seed {seed}"] = sim.train(x_train, y_train, x_val, y_val, 30, seed, augment, kind, augment_options=options)
@@ -91,7 +92,7 @@ def main() -> None:
             [predictions[f"seed {s}"] for s in args.seeds], axis=0)
     columns = list(predictions)
     out = [f"## Real photos through the book's pipeline (preprocess_photo defaults, then the model); "
-           f"models: the book's recipe on {args.per_class * NUM_CLASSES} synthetic strips "
+           f"models: {args.config} on {args.per_class * NUM_CLASSES} synthetic strips "
            f"(generator version {synthesis.GENERATOR_VERSION}), seeds {args.seeds}"
            + (f", and {args.model.name}" if args.model else "") + "\n",
            "| photo | folder, orientation | true class | preprocessing | " + " | ".join(columns) + " |",

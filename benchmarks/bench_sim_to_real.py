@@ -46,6 +46,7 @@ CONFIGS = {
     "colour+all": ("colour", GEOMETRIC + PHOTOMETRIC, {}, {}),
     "colour+all, wide shift/stretch": ("colour", GEOMETRIC + PHOTOMETRIC, WIDE, {}),
     "book before the wide model": ("colour", GEOMETRIC + PHOTOMETRIC, WIDE, BEFORE_WIDE),
+    "book + greyscale": ("colour", GEOMETRIC + PHOTOMETRIC + ("greyscale",), WIDE, {}),
 }
 #: What runs without ``--configs``; the ablation (``--ablate``) adds the book's recipe without each
 #: photometric augmentation in turn ("book without gain", ...).

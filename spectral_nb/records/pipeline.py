@@ -12,10 +12,12 @@ from spectral_nb import NUM_CLASSES, STRIP_SHAPE
 
 #: Augmentations :func:`make_dataset` knows; all but ``flip_ud`` change what a row-averaging model sees.
 AUGMENTATIONS: tuple[str, ...] = ("flip_ud", "flip_lr", "shift", "stretch",
-                                  "gain", "gamma", "white_balance", "black_level", "noise", "blur")
+                                  "gain", "gamma", "white_balance", "black_level", "noise", "blur", "greyscale")
 #: The photometric ones: what a camera's exposure, tone curve, white balance, black level, noise
 #: and focus do to a strip, for the spread the generator cannot pin down.
 PHOTOMETRIC_AUGMENTATIONS: tuple[str, ...] = ("gain", "gamma", "white_balance", "black_level", "noise", "blur")
+#: The share of strips ``greyscale`` makes monochrome.
+GREYSCALE_SHARE: float = 0.15
 #: The book's training augmentations (chapter 04, and the benchmarks and fine-tuning that train as it
 #: does): shifts and stretches along the strip, then every photometric one.
 BOOK_AUGMENTATIONS: tuple[str, ...] = ("shift", "stretch") + PHOTOMETRIC_AUGMENTATIONS
@@ -85,7 +87,8 @@ def augment_images(images, seed, augment=("flip_lr", "shift", "stretch"), max_sh
     wavelength range and dispersion), edges repeated, linear interpolation. The photometric ones
     (:data:`PHOTOMETRIC_AUGMENTATIONS`: ``gain``, ``gamma``, ``white_balance``, ``black_level``,
     ``noise``, ``blur``) change each strip as another camera's exposure, tone curve, white balance,
-    black level, noise or focus would (see :func:`_photometric` for the ranges).
+    black level, noise or focus would (see :func:`_photometric` for the ranges); ``greyscale``
+    makes some strips R = G = B, as a monochrome camera records them.
     """
     import tensorflow as tf
 
@@ -125,7 +128,7 @@ def augment_images(images, seed, augment=("flip_lr", "shift", "stretch"), max_sh
             weight = (source - tf.cast(left, tf.float32))[:, :, None]
             a = tf.cast(tf.round(tf.cast(a, tf.float32) + (b - tf.cast(a, tf.float32)) * weight), tf.uint8)
         images = tf.transpose(tf.reshape(a, [batch, width, height, channels]), [0, 2, 1, 3])
-    photometric = [a for a in names if a in PHOTOMETRIC_AUGMENTATIONS]
+    photometric = [a for a in names if a in PHOTOMETRIC_AUGMENTATIONS or a == "greyscale"]
     if photometric:
         images = _photometric(images, seed, photometric)
     return images
@@ -134,7 +137,10 @@ def augment_images(images, seed, augment=("flip_lr", "shift", "stretch"), max_sh
 def _photometric(images, seed, names):
     """Per strip: gain (exposure x0.4-1.6), gamma (0.67-1.5), white balance (each channel x0.78-1.28),
     black level (-0.08 to +0.06 of full scale), noise (uniform, sigma up to 3% of full scale), blur
-    (half the strips, a 5-tap binomial along the wavelength axis); clipped to 0-255 as a camera would.
+    (half the strips, a 5-tap binomial along the wavelength axis); greyscale (a share
+    :data:`GREYSCALE_SHARE` of the strips becomes the mean of its three channels in every channel: a
+    monochrome sensor, as in PySpectrometer2's raw frames, which has no colour filter to tell the blue
+    end from the red); clipped to 0-255 as a camera would.
 
     The pointwise changes (gain, gamma, white balance, black level) become one 256-entry lookup
     table per strip and channel, applied with one gather: 4x faster than computing them per pixel.
@@ -173,6 +179,9 @@ def _photometric(images, seed, names):
                    + 4 * padded[:, :, 3:width + 3] + padded[:, :, 4:width + 4]) / 16.0
         pick = tf.cast(uniform(17, [batch, 1, 1, 1], 0.0, 1.0) < 0.5, tf.float32)
         x = pick * blurred + (1 - pick) * x
+    if "greyscale" in names:
+        grey = tf.cast(uniform(18, [batch, 1, 1, 1], 0.0, 1.0) < GREYSCALE_SHARE, tf.float32)
+        x = grey * tf.reduce_mean(x, axis=-1, keepdims=True) + (1 - grey) * x
     return tf.cast(tf.round(tf.clip_by_value(x, 0.0, 1.0) * 255.0), tf.uint8)
 
 
