@@ -117,3 +117,12 @@ def test_a_skip_for_any_reason_but_absent_real_data_fails_ci(tmp_path):
     broken = run()
     assert broken.returncode == 1, broken.stdout
     assert "unexpected skip: test_broken.py::test_model" in broken.stdout
+
+
+def test_make_test_is_strict_about_skips_by_default():
+    """``make test`` (the README's test command) runs pytest with ``SPECTRAL_NB_STRICT_SKIPS`` 1 unless the
+    caller sets it, so a broken import fails a reader's run as it fails CI's."""
+    makefile = (Path(__file__).resolve().parents[1] / "Makefile").read_text(encoding="utf-8")
+    recipe = makefile.split("\ntest: venv\n", 1)[1].split("\n\n", 1)[0]
+    assert "SPECTRAL_NB_STRICT_SKIPS=$${SPECTRAL_NB_STRICT_SKIPS:-1}" in recipe, recipe
+    assert "-m pytest" in recipe, recipe
