@@ -499,6 +499,8 @@ def test_photometric_augmentations_act_as_a_camera_would():
     same = lambda names, seed=4: np.array_equal(records.augment_images(grey, seed, names).numpy(),
                                                 records.augment_images(grey, seed, names).numpy())
     for name in records.PHOTOMETRIC_AUGMENTATIONS:
+        if name == "greyscale":  # a grey strip stays the same grey: its own test below
+            continue
         out = records.augment_images(grey, 4, name).numpy()
         assert out.dtype == np.uint8 and out.shape == grey.shape
         assert same(name), name  # seeded
@@ -653,3 +655,16 @@ def test_chapter_04_trains_with_the_book_augmentations_the_package_names():
             exec(line.split("#")[0], names)
     assert names["AUGMENT"] == records.BOOK_AUGMENTATIONS
     assert names["AUGMENT_OPTIONS"] == dict(records.BOOK_AUGMENT_OPTIONS)
+
+
+def test_greyscale_makes_a_share_of_the_strips_monochrome_and_leaves_the_rest():
+    """``greyscale`` turns about GREYSCALE_SHARE of the strips into R = G = B (the mean of the three
+    channels, as a sensor without a colour filter sums the light) and leaves every other strip as it was."""
+    rng = np.random.default_rng(3)
+    colour = rng.integers(0, 256, (400, 15, 480, 3), dtype=np.uint8)
+    out = records.augment_images(colour, 11, "greyscale").numpy()
+    grey = (out[..., 0] == out[..., 1]).all(axis=(1, 2)) & (out[..., 1] == out[..., 2]).all(axis=(1, 2))
+    assert abs(grey.mean() - records.GREYSCALE_SHARE) < 0.05, grey.mean()
+    assert np.array_equal(out[~grey], colour[~grey])
+    expected = np.round(colour[grey].astype(np.float64).mean(axis=-1))
+    assert np.abs(out[grey][..., 0] - expected).max() <= 1

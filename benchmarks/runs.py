@@ -1,0 +1,87 @@
+"""The exact benchmark runs whose results the README quotes, one per file in ``benchmarks/results/``.
+
+Run from the repo root: ``.venv/bin/python benchmarks/runs.py [--list] [--only NAME ...]`` (``make
+benchmarks`` runs them all: hours on 2 cores, most of it training). Each run is a script of
+``benchmarks/`` with the arguments that wrote ``benchmarks/results/<name>.md``;
+``tests/test_environment.py`` checks that every results file has its run here and that the arguments
+recorded in the file are the ones below, so rerunning this list regenerates every figure the README
+quotes. Runs that read the book's model (``OutputModel/spectral_cnn.keras``) or records
+(``InputData/records``) need ``make book`` first; runs on real data need ``SPECTRAL_NB_REALDATA``
+(they print that they skipped without it). Files under ``benchmarks/results/history/`` were written by
+earlier generators and code, are kept for the record, and no command regenerates them.
+"""
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from spectral_nb.synthesis import GENERATOR_VERSION  # noqa: E402
+
+BOOK_MODEL = "OutputModel/spectral_cnn.keras"
+BOOK_RECIPE = "colour+all, wide shift/stretch"  # bench_sim_to_real.CONFIGS: chapter 04's recipe
+
+
+@dataclass(frozen=True)
+class Run:
+    """One benchmark run: ``benchmarks/<script>`` with ``argv``, writing ``benchmarks/results/<name>.md``."""
+    name: str
+    script: str
+    argv: tuple[str, ...] = ()
+    needs_book: bool = False
+
+    def command(self, python: str = sys.executable) -> list[str]:
+        return [python, str(ROOT / "benchmarks" / self.script), *self.argv]
+
+
+RUNS: tuple[Run, ...] = (
+    Run("synthesis", "bench_synthesis.py"),
+    Run(f"realism_generator_v{GENERATOR_VERSION}", "bench_realism.py", ("--name", f"realism_generator_v{GENERATOR_VERSION}")),
+    Run("records", "bench_records.py"),
+    Run("model", "bench_model.py"),
+    Run("export", "bench_export.py"),
+    Run("sim_to_real", "bench_sim_to_real.py",
+        ("--epochs", "30", "--configs", "colour+geometric", BOOK_RECIPE)),
+    Run("sim_to_real_ensemble", "bench_sim_to_real.py",
+        ("--epochs", "30", "--configs", BOOK_RECIPE, "--name", "sim_to_real_ensemble")),
+    Run("sim_to_real_ablation", "bench_sim_to_real.py",
+        ("--epochs", "30", "--ablate", "--name", "sim_to_real_ablation")),
+    Run("sim_to_real_book_pipeline", "bench_sim_to_real.py",
+        ("--photos", "--configs", BOOK_RECIPE, "book before greyscale", "--name", "sim_to_real_book_pipeline")),
+    Run("sim_to_real_book_records", "bench_sim_to_real.py",
+        ("--records", "InputData/records", "--configs", BOOK_RECIPE, "--name", "sim_to_real_book_records"),
+        needs_book=True),
+    Run("real_photos", "bench_real_photos.py", ("--model", BOOK_MODEL), needs_book=True),
+    Run("real_photos_book_model", "bench_real_photos.py",
+        ("--seeds", "--model", BOOK_MODEL, "--name", "real_photos_book_model"), needs_book=True),
+    Run("preprocessing", "bench_preprocessing.py", ("--model", BOOK_MODEL), needs_book=True),
+    Run("adapt", "bench_adapt.py", ("--model", BOOK_MODEL), needs_book=True),
+    Run("adapt_own_base", "bench_adapt.py", ("--name", "adapt_own_base")),
+    Run("analysis", "bench_analysis.py", needs_book=True),
+    Run("calibration", "bench_calibration.py", ("--model", BOOK_MODEL), needs_book=True),
+)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--list", action="store_true", help="print the commands and stop")
+    parser.add_argument("--only", nargs="+", default=None, choices=[r.name for r in RUNS], metavar="NAME",
+                        help="run only these (names of results files)")
+    args = parser.parse_args()
+    runs = [r for r in RUNS if args.only is None or r.name in args.only]
+    for run in runs:
+        shown = " ".join(f'"{a}"' if " " in a or not a else a for a in run.command(".venv/bin/python"))
+        print(f"== {run.name}: {shown}", flush=True)
+        if args.list:
+            continue
+        if run.needs_book and not (ROOT / BOOK_MODEL).is_file():
+            raise SystemExit(f"{run.name} reads the book's model {BOOK_MODEL}, which is missing: run `make book` first")
+        subprocess.run(run.command(), cwd=ROOT, check=True)
+
+
+if __name__ == "__main__":
+    main()
