@@ -45,6 +45,7 @@ lab: venv
 lab-quick: venv
 	SPECTRAL_NB_QUICK=1 $(VENV)/bin/jupyter lab notebooks/
 
-## benchmarks: every script in benchmarks/ (minutes; prints tables)
+## benchmarks: the exact runs behind every results file the README quotes (benchmarks/runs.py; hours on
+## 2 cores, most of it training; run `make book` first, and set SPECTRAL_NB_REALDATA for the real-data ones)
 benchmarks: venv
-	for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+	$(PY) benchmarks/runs.py

@@ -94,6 +94,100 @@ def test_readme_quotes_the_benchmark_result_files():
             assert headline in readme, f"README lacks the median {headline} in-class photos right of {path.name}"
 
 
+def _readme_measurement_tables(readme: str):
+    """``(line number, results files, row)`` for every data row of a table in the README's Measurements
+    section; a table's files are those the paragraph above it cites, and those its rows cite."""
+    lines = readme.splitlines()
+    start = lines.index("## Measurements")
+    end = next(i for i in range(start + 1, len(lines)) if lines[i].startswith("## "))
+    paragraph: list[str] = []
+    table: list[str] | None = None
+    for i in range(start, end):
+        line = lines[i]
+        cited = re.findall(r"benchmarks/results/([\w/]+)\.md", line)
+        if not line.startswith("|"):
+            if table is not None or (line.strip() and not lines[i - 1].strip()):
+                paragraph, table = [], None  # a table ended, or a new paragraph begins
+            paragraph += cited
+            continue
+        if table is None:
+            table = list(paragraph)
+        table += cited
+        if set(line) <= set("|-: ") or not table:
+            continue
+        yield i + 1, tuple(table), line
+
+
+#: A number as the README's tables write one: a decimal, a count with thousands commas, a fraction k/n.
+_NUMBER = re.compile(r"(?<![\w.,/])(?:\d+\.\d+|\d{1,3}(?:,\d{3})+|\d+/\d+)(%?)(?![\d,/]*\d)")
+
+
+def _quoted_forms(number: str, percent: bool) -> set[str]:
+    """How a results file may print a number the README quotes: as written, without thousands commas, and
+    a percentage as the fraction it is (97.7% as 0.977)."""
+    forms = {number, number.replace(",", "")}
+    if percent and "." in number:
+        decimals = len(number.split(".")[1])
+        forms.add(f"{float(number) / 100:.{decimals + 2}f}")
+    return forms
+
+
+def test_every_number_in_the_readme_measurement_tables_is_in_its_results_file():
+    """Each decimal, count and k/n in a cell of the README's measurement tables (not the first column, which
+    names the row) is printed in a results file the table cites: the README quotes, it does not compute."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    results = ROOT / "benchmarks" / "results"
+    checked, missing = 0, []
+    for line_no, cited, row in _readme_measurement_tables(readme):
+        text = "\n".join((results / f"{name}.md").read_text(encoding="utf-8") for name in set(cited))
+        for cell in row.strip().strip("|").split("|")[1:]:
+            for match in _NUMBER.finditer(cell):
+                checked += 1
+                if not any(form in text for form in _quoted_forms(match.group(0).rstrip("%"), bool(match.group(1)))):
+                    missing.append(f"README line {line_no}: {match.group(0)} (in {', '.join(cited)})")
+    assert checked > 100, f"only {checked} numbers found in the README's measurement tables"
+    assert not missing, "numbers in the README's tables that no cited results file prints:\n" + "\n".join(missing)
+
+
+def test_every_results_file_has_its_run_in_benchmarks_runs():
+    """``make benchmarks`` regenerates what the README quotes: every results file (outside history/) is
+    written by a run of ``benchmarks/runs.py``, and each option that run passes is what the file recorded."""
+    import json
+    import sys
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import runs
+
+    by_name = {run.name: run for run in runs.RUNS}
+    results = sorted((ROOT / "benchmarks" / "results").glob("*.json"))
+    assert results
+    for path in results:
+        assert path.stem in by_name, f"{path.name} has no run in benchmarks/runs.py (or move it to results/history/)"
+        recorded = json.loads(path.read_text(encoding="utf-8"))["arguments"]
+        run = by_name[path.stem]
+        options: dict[str, list[str]] = {}
+        key = None
+        for arg in run.argv:
+            if arg.startswith("--"):
+                key = arg[2:].replace("-", "_")
+                options[key] = []
+            else:
+                options[key].append(arg)
+        for key, values in options.items():
+            assert key in recorded, f"{path.name} did not record --{key}, which its run passes"
+            value = recorded[key]
+            if not values:  # a flag, or an empty list
+                assert value in (True, [], None) or value == [], f"{path.name}: --{key} recorded as {value!r}"
+                continue
+            as_text = [str(v) for v in (value if isinstance(value, list) else [value])]
+            if key in ("model", "records"):  # a path: the run's relative one, recorded absolute or not
+                assert as_text[0].endswith(values[0]), f"{path.name}: --{key} {as_text[0]} is not {values[0]}"
+            else:
+                assert as_text == values, f"{path.name}: --{key} recorded {as_text}, its run passes {values}"
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    assert "benchmarks/runs.py" in makefile.split("\nbenchmarks: venv\n", 1)[1].split("\n\n", 1)[0]
+
+
 def test_a_skip_for_any_reason_but_absent_real_data_fails_ci(tmp_path):
     """Under CI's ``SPECTRAL_NB_STRICT_SKIPS=1`` a module that fails to import must fail the run even if
     a test skips over it (``importorskip``), while the real-data skip stays a skip."""
