@@ -14,10 +14,10 @@ from spectral_nb import NUM_CLASSES, STRIP_SHAPE
 AUGMENTATIONS: tuple[str, ...] = ("flip_ud", "flip_lr", "shift", "stretch",
                                   "gain", "gamma", "white_balance", "black_level", "noise", "blur", "greyscale")
 #: The photometric ones: what a camera's exposure, tone curve, white balance, black level, noise
-#: and focus do to a strip, and a monochrome camera's lack of colour, for the spread the generator
-#: cannot pin down.
-PHOTOMETRIC_AUGMENTATIONS: tuple[str, ...] = ("gain", "gamma", "white_balance", "black_level", "noise", "blur",
-                                              "greyscale")
+#: and focus do to a strip, for the spread the generator cannot pin down. ``greyscale`` (a
+#: monochrome camera) is one too but not in the book's recipe: measured, it cost real colour strips
+#: more than it gained on grey photos (``benchmarks/results/history/sim_to_real_greyscale_trial.md``).
+PHOTOMETRIC_AUGMENTATIONS: tuple[str, ...] = ("gain", "gamma", "white_balance", "black_level", "noise", "blur")
 #: The share of strips ``greyscale`` makes monochrome.
 GREYSCALE_SHARE: float = 0.15
 #: The book's training augmentations (chapter 04, and the benchmarks and fine-tuning that train as it
@@ -88,8 +88,8 @@ def augment_images(images, seed, augment=("flip_lr", "shift", "stretch"), max_sh
     ``stretch`` scales it by up to ``max_stretch`` about the centre (another spectroscope's
     wavelength range and dispersion), edges repeated, linear interpolation. The photometric ones
     (:data:`PHOTOMETRIC_AUGMENTATIONS`: ``gain``, ``gamma``, ``white_balance``, ``black_level``,
-    ``noise``, ``blur``, ``greyscale``) change each strip as another camera's exposure, tone curve,
-    white balance, black level, noise or focus would, or a monochrome camera, which records R = G = B
+    ``noise``, ``blur``) change each strip as another camera's exposure, tone curve, white balance,
+    black level, noise or focus would, and ``greyscale`` as a monochrome camera, which records R = G = B
     (see :func:`_photometric` for the ranges).
     """
     import tensorflow as tf
@@ -130,7 +130,7 @@ def augment_images(images, seed, augment=("flip_lr", "shift", "stretch"), max_sh
             weight = (source - tf.cast(left, tf.float32))[:, :, None]
             a = tf.cast(tf.round(tf.cast(a, tf.float32) + (b - tf.cast(a, tf.float32)) * weight), tf.uint8)
         images = tf.transpose(tf.reshape(a, [batch, width, height, channels]), [0, 2, 1, 3])
-    photometric = [a for a in names if a in PHOTOMETRIC_AUGMENTATIONS]
+    photometric = [a for a in names if a in PHOTOMETRIC_AUGMENTATIONS or a == "greyscale"]
     if photometric:
         images = _photometric(images, seed, photometric)
     return images
