@@ -48,6 +48,7 @@ CONFIGS = {
     "colour+all, wide shift/stretch": ("colour", GEOMETRIC + PHOTOMETRIC, WIDE, {}),
     "book before the wide model": ("colour", GEOMETRIC + PHOTOMETRIC, WIDE, BEFORE_WIDE),
     "book + greyscale": ("colour", GEOMETRIC + PHOTOMETRIC + ("greyscale",), WIDE, {}),
+    "book + greyscale 5%": ("colour", GEOMETRIC + PHOTOMETRIC + ("greyscale",), {**WIDE, "greyscale_share": 0.05}, {}),
 }
 #: What runs without ``--configs``; the ablation (``--ablate``) adds the book's recipe without each
 #: photometric augmentation in turn ("book without gain", ...).

@@ -78,7 +78,7 @@ def _augment_names(augment) -> tuple[str, ...]:
 
 
 def augment_images(images, seed, augment=("flip_lr", "shift", "stretch"), max_shift_px: float = 16.0,
-                   max_stretch: float = 0.05):
+                   max_stretch: float = 0.05, greyscale_share: float = GREYSCALE_SHARE):
     """Randomly augmented copy of a batch ``uint8 (B, 15, 480, 3)`` (a tensor; works eagerly on arrays).
 
     ``seed`` is an int or a shape-(2,) integer tensor (stateless randomness: same seed, same
@@ -132,15 +132,16 @@ def augment_images(images, seed, augment=("flip_lr", "shift", "stretch"), max_sh
         images = tf.transpose(tf.reshape(a, [batch, width, height, channels]), [0, 2, 1, 3])
     photometric = [a for a in names if a in PHOTOMETRIC_AUGMENTATIONS or a == "greyscale"]
     if photometric:
-        images = _photometric(images, seed, photometric)
+        images = _photometric(images, seed, photometric, greyscale_share)
     return images
 
 
-def _photometric(images, seed, names):
+def _photometric(images, seed, names, greyscale_share: float = GREYSCALE_SHARE):
     """Per strip: gain (exposure x0.4-1.6), gamma (0.67-1.5), white balance (each channel x0.78-1.28),
     black level (-0.08 to +0.06 of full scale), noise (uniform, sigma up to 3% of full scale), blur
     (half the strips, a 5-tap binomial along the wavelength axis); greyscale (a share
-    :data:`GREYSCALE_SHARE` of the strips becomes the mean of its three channels in every channel: a
+    ``greyscale_share``, by default :data:`GREYSCALE_SHARE`, of the strips becomes the mean of its
+    three channels in every channel: a
     monochrome sensor, as in PySpectrometer2's raw frames, which has no colour filter to tell the blue
     end from the red); clipped to 0-255 as a camera would.
 
@@ -182,7 +183,7 @@ def _photometric(images, seed, names):
         pick = tf.cast(uniform(17, [batch, 1, 1, 1], 0.0, 1.0) < 0.5, tf.float32)
         x = pick * blurred + (1 - pick) * x
     if "greyscale" in names:
-        grey = tf.cast(uniform(18, [batch, 1, 1, 1], 0.0, 1.0) < GREYSCALE_SHARE, tf.float32)
+        grey = tf.cast(uniform(18, [batch, 1, 1, 1], 0.0, 1.0) < greyscale_share, tf.float32)
         x = grey * tf.reduce_mean(x, axis=-1, keepdims=True) + (1 - grey) * x
     return tf.cast(tf.round(tf.clip_by_value(x, 0.0, 1.0) * 255.0), tf.uint8)
 
