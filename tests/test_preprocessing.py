@@ -75,6 +75,17 @@ def test_a_tilted_band_is_followed():
     assert rows.min() > 0.6 * rows.max()
 
 
+def test_the_decisions_read_their_tuned_numbers_from_the_priors():
+    """find_band and find_dispersion take their thresholds from BandPriors / DispersionPriors: a tilt limit
+    of zero keeps a tilted band flat, and with every cue's clip at zero no axis wins (confidence 0)."""
+    small, _ = pp.shrink_photo(rainbow_photo(h=300, w=600, box=(50, 130, 550, 150), tilt_px=30), 320)
+    followed = pp.find_band(small)
+    flat = pp.find_band(small, priors=pp.BandPriors(max_tilt=0.0))
+    assert abs(followed.coefficients[1]) > 1.0 and flat.coefficients[1] == 0.0
+    assert pp.find_dispersion(small)[1] > 0.5
+    assert pp.find_dispersion(small, pp.DispersionPriors(spread_clip=0, gradient_clip=0, shape_clip=0)) == ("horizontal", 0.0)
+
+
 def test_text_and_a_drawn_line_do_not_move_the_band():
     photo = rainbow_photo(h=300, w=500, box=(100, 120, 400, 160))
     photo[240:262, 60:200] = 255            # a white caption below the band

@@ -19,7 +19,9 @@ photos). :func:`crop_preview` draws what the widget panel of :func:`make_panel` 
 :func:`plot_blue_side` what the blue-side decision reads.
 
 Modules, one per seam: ``params`` (:class:`PreprocessParams`, saving them, :class:`PhotoError`),
-``photo`` (loading), ``decisions`` (dispersion, band, extent, blue side), ``cut`` (the strip, and
+``photo`` (loading), the decisions (``pixels``, the shrunken photo they read; ``dispersion``; ``band``,
+its rows, tilt and extent; ``blue_side``; ``screens``, app screenshots and drawn frames; their tuned
+thresholds in :class:`DispersionPriors`, :class:`BandPriors` and :class:`OuterOrderPriors`), ``cut`` (the strip, and
 :func:`preprocess_photo`), ``folders`` (:func:`preprocess_folder`), ``panel`` (figures and the
 widget panel). Everything a chapter uses is importable from ``spectral_nb.preprocessing``.
 
@@ -33,9 +35,12 @@ from __future__ import annotations
 from spectral_nb.preprocessing.params import (ALGORITHM_VERSION, IMAGE_SUFFIXES, MANIFEST_COLUMNS, PhotoError,
                                               PreprocessParams, load_params, params_digest, save_params)
 from spectral_nb.preprocessing.photo import load_photo
-from spectral_nb.preprocessing.decisions import (FRAME_LINES, ONE_COLOUR_CONFIDENCE, ONE_COLOUR_SPREAD, SCREEN_CAPTURE_SHARE,
-                                                 Band, blank_frame, find_band, find_blue_side, find_camera_view, find_dispersion,
-                                                 is_screen_capture, screen_capture_share, shrink_photo)
+from spectral_nb.preprocessing.pixels import shrink_photo
+from spectral_nb.preprocessing.dispersion import DispersionPriors, find_dispersion
+from spectral_nb.preprocessing.band import Band, BandPriors, OuterOrderPriors, find_band
+from spectral_nb.preprocessing.blue_side import ONE_COLOUR_CONFIDENCE, ONE_COLOUR_SPREAD, PINK_HUES, find_blue_side
+from spectral_nb.preprocessing.screens import (FRAME_LINES, SCREEN_CAPTURE_SHARE, blank_frame, find_camera_view,
+                                               is_screen_capture, screen_capture_share)
 from spectral_nb.preprocessing.cut import GREY_CHROMA_LEVELS, box_iou, cut_strip, is_grey, preprocess_photo
 from spectral_nb.preprocessing.folders import FolderResult, preprocess_folder, read_labelled_folder
 from spectral_nb.preprocessing.panel import (ORDER_LABELS, Panel, crop_preview, make_panel, orientation_note,
@@ -43,7 +48,8 @@ from spectral_nb.preprocessing.panel import (ORDER_LABELS, Panel, crop_preview, 
 
 __all__ = [
     "ALGORITHM_VERSION", "IMAGE_SUFFIXES", "MANIFEST_COLUMNS", "PhotoError", "PreprocessParams", "load_params",
-    "params_digest", "save_params", "load_photo", "ONE_COLOUR_CONFIDENCE", "ONE_COLOUR_SPREAD", "Band", "find_band",
+    "params_digest", "save_params", "load_photo", "ONE_COLOUR_CONFIDENCE", "ONE_COLOUR_SPREAD", "PINK_HUES", "Band", "find_band",
+    "BandPriors", "OuterOrderPriors", "DispersionPriors",
     "find_blue_side", "find_dispersion", "shrink_photo", "SCREEN_CAPTURE_SHARE", "find_camera_view", "is_screen_capture", "FRAME_LINES", "blank_frame",
     "screen_capture_share", "GREY_CHROMA_LEVELS", "box_iou", "cut_strip", "is_grey", "preprocess_photo", "FolderResult",
     "preprocess_folder", "read_labelled_folder", "ORDER_LABELS", "Panel", "crop_preview", "make_panel",

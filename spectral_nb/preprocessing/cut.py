@@ -8,9 +8,11 @@ import numpy as np
 from spectral_nb import STRIP_SHAPE
 from spectral_nb.preprocessing.params import PhotoError, PreprocessParams
 from spectral_nb.preprocessing.photo import _name, load_photo
-from spectral_nb.preprocessing.decisions import (Band, _brightest, _flat_runs, _sample_along_band, blank_frame,
-                                                 find_band, find_blue_side, find_camera_view, find_dispersion,
-                                                 is_screen_capture, shrink_photo)
+from spectral_nb.preprocessing.band import Band, _sample_along_band, find_band
+from spectral_nb.preprocessing.blue_side import find_blue_side
+from spectral_nb.preprocessing.dispersion import find_dispersion
+from spectral_nb.preprocessing.pixels import _brightest, shrink_photo
+from spectral_nb.preprocessing.screens import _flat_runs, blank_frame, find_camera_view, is_screen_capture
 
 
 # ------------------------------------------------------------------------------------ cutting
@@ -47,7 +49,7 @@ def preprocess_photo(photo, params: PreprocessParams | None = None, name: str | 
     spectrum turned horizontal), ``flipped`` (red-left turned blue-left), ``box`` (x0, y0, x1, y1)
     in the photo's pixels with exclusive ends, ``tilt_deg``, ``curvature_px``, ``confidence``
     (the lowest of the three decisions', 0-1), ``confidences`` per decision, and ``camera_view``:
-    in an app's screenshot (:func:`~spectral_nb.preprocessing.decisions.is_screen_capture`) the box
+    in an app's screenshot (:func:`~spectral_nb.preprocessing.screens.is_screen_capture`) the box
     of the camera's picture the band was looked for in (:func:`find_camera_view`), else None;
     ``grey`` (:func:`is_grey`: no colour, so the blue side is unknown) and ``warnings``, sentences
     for the reader about what could not be decided or was done differently.

@@ -10,7 +10,7 @@ import numpy as np
 from spectral_nb import STRIP_SHAPE
 from spectral_nb.preprocessing.params import PhotoError, PreprocessParams, save_params
 from spectral_nb.preprocessing.photo import load_photo
-from spectral_nb.preprocessing.decisions import _band_hue, find_blue_side
+from spectral_nb.preprocessing.blue_side import _band_hue, find_blue_side
 from spectral_nb.preprocessing.cut import preprocess_photo
 from spectral_nb.preprocessing.folders import preprocess_folder
 
