@@ -71,7 +71,7 @@ def synthetic_table(n_strips: int, seed: int, figure_dir: Path | None = None, va
                 if variant == "colour prior":
                     result = cal.calibrate_strip(strip, label)
                 else:
-                    result = cal.calibrate_profile(cal.strip_profile(strip), label)
+                    result = cal.calibrate_profile(cal.grey_profile(strip), label)
                 seconds.append(time.perf_counter() - start)
                 if result.ok:
                     err = float(np.median(cal.calibration_error_nm(result, nm)))

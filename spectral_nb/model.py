@@ -54,7 +54,7 @@ PROFILE_LAYER = "profile"
 # ------------------------------------------------------------------------------ building
 
 
-def _profile(strips: keras.KerasTensor) -> keras.KerasTensor:
+def _grey_profile(strips: keras.KerasTensor) -> keras.KerasTensor:
     """``uint8 (N, 15, 480, 3)`` -> ``float32 (N, 480, 1)``: mean over rows and RGB, in ``[0, 1]``.
 
     Rows first: viewed as 15 steps of 1440 values (480 columns x RGB, interleaved), the row mean
@@ -74,7 +74,7 @@ def _profile(strips: keras.KerasTensor) -> keras.KerasTensor:
 def _colour_profile(strips: keras.KerasTensor) -> keras.KerasTensor:
     """``uint8 (N, 15, 480, 3)`` -> ``float32 (N, 480, 3)``: the row mean of each column's R, G, B, in ``[0, 1]``.
 
-    The same row mean as :func:`_profile`, without averaging the channels: a line's colour tells
+    The same row mean as :func:`_grey_profile`, without averaging the channels: a line's colour tells
     its wavelength on any spectroscope, whatever its window and dispersion (the grey profile
     keeps only brightness). No weights.
     """
@@ -172,7 +172,7 @@ def build_model(kind: str = "compact", seed: int = 0, dropout: float = 0.5, widt
     # random state (a seeded initializer reused across layers would repeat its values)
     seeds = itertools.count(int(seed) * 1000 + 1)
     strips = keras.Input(STRIP_SHAPE, dtype="uint8", name="strips")
-    profile = _colour_profile(strips) if kind == "colour" else _profile(strips)
+    profile = _colour_profile(strips) if kind == "colour" else _grey_profile(strips)
     if kind == "m4":
         features = _m4_head(profile, seeds, dropout, seed)
     else:

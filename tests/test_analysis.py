@@ -213,8 +213,8 @@ def test_reference_profiles_missing_class_never_wins():
 
 def test_column_profiles_scale_out_exposure():
     img = band_strips([3])
-    np.testing.assert_allclose(analysis.column_profiles(img), analysis.column_profiles((img // 2)), atol=0.02)
-    assert analysis.column_profiles(img).max() == pytest.approx(1.0)
+    np.testing.assert_allclose(analysis.normalised_colour_profiles(img), analysis.normalised_colour_profiles((img // 2)), atol=0.02)
+    assert analysis.normalised_colour_profiles(img).max() == pytest.approx(1.0)
 
 
 # --------------------------------------------------------------------------- models: saliency, voting, a photo

@@ -18,8 +18,8 @@ Conventions: labels are class indices ``0..NUM_CLASSES-1``; :data:`UNKNOWN` (``-
 prediction the model declined to make. Probabilities are ``(N, 7)`` float arrays whose rows sum
 to one. Strips are ``(N, 15, 480, 3) uint8`` with blue on the left.
 """
-from spectral_nb.analysis.baselines import (LinearProfileModel, column_profiles, fit_linear_profile,
-                                            fit_reference_profiles, profile_features, reference_scores)
+from spectral_nb.analysis.baselines import (LinearProfileModel, normalised_colour_profiles, fit_linear_profile,
+                                            fit_reference_profiles, baseline_features, reference_scores)
 from spectral_nb.analysis.confidence import (WARP_VIEWS, ReliabilityTable, apply_threshold, choose_unknown_threshold,
                                              majority_vote, predict_proba, reliability_table, warp_strips,
                                              warp_vote_predict)
@@ -37,7 +37,7 @@ __all__ = [
     "confusion_matrix", "evaluate", "exact_interval", "metrics_table", "normalise_rows",
     "WARP_VIEWS", "ReliabilityTable", "apply_threshold", "choose_unknown_threshold", "majority_vote", "predict_proba",
     "reliability_table", "warp_strips", "warp_vote_predict",
-    "LinearProfileModel", "column_profiles", "fit_linear_profile", "fit_reference_profiles", "profile_features",
+    "LinearProfileModel", "normalised_colour_profiles", "fit_linear_profile", "fit_reference_profiles", "baseline_features",
     "reference_scores",
     "CLASS_ELEMENTS", "column_saliency", "plot_confusion_matrix", "plot_metric_table", "plot_misclassified",
     "plot_model_comparison", "plot_reliability", "plot_saliency", "plot_top_probability", "saliency",

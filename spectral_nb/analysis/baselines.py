@@ -12,7 +12,7 @@ from spectral_nb import NUM_CLASSES, check_labels, check_strips
 # --------------------------------------------------------------------------- baselines
 
 
-def column_profiles(images: np.ndarray) -> np.ndarray:
+def normalised_colour_profiles(images: np.ndarray) -> np.ndarray:
     """Row-averaged RGB profiles ``(N, 480, 3)`` float32, each scaled so its brightest value is 1.
 
     The scaling removes exposure, which says nothing about the lamp.
@@ -23,14 +23,14 @@ def column_profiles(images: np.ndarray) -> np.ndarray:
     return profile / np.maximum(peak, 1e-6)[:, None, None]
 
 
-def profile_features(images: np.ndarray) -> np.ndarray:
+def baseline_features(images: np.ndarray) -> np.ndarray:
     """``(N, 1440)``: the three colour profiles side by side (what both baselines look at)."""
-    return column_profiles(images).transpose(0, 2, 1).reshape(len(images), -1)
+    return normalised_colour_profiles(images).transpose(0, 2, 1).reshape(len(images), -1)
 
 
 def fit_reference_profiles(images: np.ndarray, labels, num_classes: int = NUM_CLASSES) -> np.ndarray:
     """Mean training profile per class ``(K, 1440)``; NaN rows for classes without training strips."""
-    features = profile_features(images)
+    features = baseline_features(images)
     labels = check_labels(labels, "labels", num_classes=num_classes)
     if labels.size != len(features):
         raise ValueError(f"{len(features)} strips but {labels.size} labels")
@@ -43,7 +43,7 @@ def fit_reference_profiles(images: np.ndarray, labels, num_classes: int = NUM_CL
 
 def reference_scores(references: np.ndarray, images: np.ndarray) -> np.ndarray:
     """Pearson correlation ``(N, K)`` of each strip's profile with each class's reference (−inf if none)."""
-    x = profile_features(images).astype(np.float64)
+    x = baseline_features(images).astype(np.float64)
     refs = np.asarray(references, dtype=np.float64)
     if refs.ndim != 2 or refs.shape[1] != x.shape[1]:
         raise ValueError(f"references must be (K, {x.shape[1]}) from fit_reference_profiles, got {refs.shape}")
@@ -65,7 +65,7 @@ class LinearProfileModel:
 
     def predict_proba(self, images: np.ndarray) -> np.ndarray:
         """Class probabilities ``(N, K)`` of ``(N, 15, 480, 3) uint8`` strips."""
-        z = ((profile_features(images) - self.mean) / self.scale) @ self.weights + self.bias
+        z = ((baseline_features(images) - self.mean) / self.scale) @ self.weights + self.bias
         return _softmax(z)
 
 
@@ -83,7 +83,7 @@ def fit_linear_profile(images: np.ndarray, labels, num_classes: int = NUM_CLASSE
     converges in about 450 iterations, within ``max_iter``."""
     from scipy.optimize import minimize
 
-    x = profile_features(images).astype(np.float64)
+    x = baseline_features(images).astype(np.float64)
     y = check_labels(labels, "labels", num_classes=num_classes)
     if y.size != len(x):
         raise ValueError(f"{len(x)} strips but {y.size} labels")

@@ -29,7 +29,7 @@ from spectral_nb.calibration.lamps import (FEATURE_TOLERANCE_FACTOR, LAMP_BY_CLA
                                            reference_lines, resolve_lamp)
 from spectral_nb.calibration.matching import LineMatch, MatchPriors, match_lines
 from spectral_nb.calibration.peaks import (COLOUR_WINDOWS_NM, colour_windows, find_profile_peaks, peak_colours,
-                                           strip_profile)
+                                           grey_profile)
 from spectral_nb.calibration.spectra import (calibration_error_nm, plot_calibration, plot_spectrum_nm, resample_strip,
                                              spectrum_peaks, strip_spectrum)
 
@@ -37,6 +37,6 @@ __all__ = [
     "CalibrationResult", "calibrate_profile", "calibrate_strip", "refine_fit",
     "FEATURE_TOLERANCE_FACTOR", "LAMP_BY_CLASS", "REFUSAL_BY_CLASS", "CalibrationError", "reference_lines", "resolve_lamp",
     "LineMatch", "MatchPriors", "match_lines",
-    "COLOUR_WINDOWS_NM", "colour_windows", "find_profile_peaks", "peak_colours", "strip_profile",
+    "COLOUR_WINDOWS_NM", "colour_windows", "find_profile_peaks", "peak_colours", "grey_profile",
     "calibration_error_nm", "plot_calibration", "plot_spectrum_nm", "resample_strip", "spectrum_peaks", "strip_spectrum",
 ]

@@ -8,7 +8,7 @@ import numpy as np
 
 from spectral_nb.calibration.lamps import FEATURE_TOLERANCE_FACTOR, CalibrationError, reference_lines, resolve_lamp
 from spectral_nb.calibration.matching import MatchPriors, _linear_hypotheses
-from spectral_nb.calibration.peaks import colour_windows, find_profile_peaks, peak_colours, strip_profile
+from spectral_nb.calibration.peaks import colour_windows, find_profile_peaks, peak_colours, grey_profile
 
 
 @dataclass
@@ -369,4 +369,4 @@ def calibrate_strip(
     strip = np.asarray(strip)
     if strip.ndim != 3 or strip.shape[2] != 3 or strip.shape[1] < 16:
         raise ValueError(f"expected a strip of shape (rows, columns, 3) such as (15, 480, 3), got {strip.shape}")
-    return calibrate_profile(strip_profile(strip), lamp, priors=priors, min_prominence=min_prominence, strip=strip)
+    return calibrate_profile(grey_profile(strip), lamp, priors=priors, min_prominence=min_prominence, strip=strip)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 
-def strip_profile(strip: np.ndarray) -> np.ndarray:
+def grey_profile(strip: np.ndarray) -> np.ndarray:
     """Brightness along the dispersion axis: mean over rows and RGB of a ``(H, W, 3)`` strip -> ``(W,)`` float in [0, 255]."""
     strip = np.asarray(strip)
     if strip.ndim != 3 or strip.shape[2] != 3:

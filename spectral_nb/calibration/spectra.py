@@ -7,7 +7,7 @@ from typing import Sequence
 import numpy as np
 
 from spectral_nb.calibration.fit import CalibrationResult
-from spectral_nb.calibration.peaks import find_profile_peaks, strip_profile
+from spectral_nb.calibration.peaks import find_profile_peaks, grey_profile
 
 
 def strip_spectrum(strip: np.ndarray, calibration: CalibrationResult) -> tuple[np.ndarray, np.ndarray]:
@@ -16,7 +16,7 @@ def strip_spectrum(strip: np.ndarray, calibration: CalibrationResult) -> tuple[n
     ``calibration`` must come from the same instrument (same spectroscope, camera and crop).
     """
     nm = calibration.nm_per_column()
-    profile = strip_profile(strip)
+    profile = grey_profile(strip)
     if profile.size != nm.size:
         raise ValueError(f"strip has {profile.size} columns but the calibration was made on {nm.size}")
     order = np.argsort(nm)

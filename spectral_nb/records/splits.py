@@ -72,7 +72,7 @@ def read_strip_folder(strips_dir: str | Path) -> tuple[np.ndarray, np.ndarray, l
 # --------------------------------------------------------------------------- splits
 
 
-def strip_profiles(images: np.ndarray, bins: int = 96) -> np.ndarray:
+def binned_colour_profiles(images: np.ndarray, bins: int = 96) -> np.ndarray:
     """Row-averaged colour profiles, downsampled to ``bins`` per channel: ``(N, 3 * bins)`` float32."""
     images = np.asarray(images, dtype=np.float32)
     n, _, width, channels = images.shape
@@ -101,7 +101,7 @@ def group_near_duplicates(images: np.ndarray, filenames: Sequence[str] | None = 
         _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
         edges_i.append(np.arange(n))
         edges_j.append(first[inverse.ravel()])
-    vectors = strip_profiles(images)
+    vectors = binned_colour_profiles(images)
     vectors -= vectors.mean(axis=1, keepdims=True)
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     vectors /= np.where(norms > 0, norms, 1.0)  # a flat (black) strip correlates with nothing but itself
