@@ -100,7 +100,7 @@ def match_lines(
     best = int(np.argmax(hyp["score"]))
     use = hyp["inlier"][best]
     return LineMatch(peak_px=hyp["peak_px"][use], line_nm=hyp["lines_nm"][hyp["nearest"][best, use]],
-                     line_index=hyp["order"][hyp["nearest"][best, use]], score=float(hyp["score"][best]),
+                     line_index=hyp["line_sort"][hyp["nearest"][best, use]], score=float(hyp["score"][best]),
                      coef=np.array([hyp["slope"][best], hyp["offset"][best]]))
 
 
@@ -110,15 +110,15 @@ def _linear_hypotheses(peak_px, lines_nm, line_weights, peak_weights, width_px, 
     peak_px = np.asarray(peak_px, dtype=float)
     by_px = np.argsort(peak_px)
     peak_px = peak_px[by_px]
-    order = np.argsort(lines_nm)
-    lines_nm = np.asarray(lines_nm, dtype=float)[order]
-    line_weights = np.ones_like(lines_nm) if line_weights is None else np.asarray(line_weights, float)[order]
+    line_sort = np.argsort(lines_nm)  # the lines by wavelength: index into the caller's list
+    lines_nm = np.asarray(lines_nm, dtype=float)[line_sort]
+    line_weights = np.ones_like(lines_nm) if line_weights is None else np.asarray(line_weights, float)[line_sort]
     peak_weights = np.ones_like(peak_px) if peak_weights is None else np.asarray(peak_weights, float)[by_px]
     if peak_rgb is None:
         colour_lo, colour_hi = np.full(peak_px.shape, -np.inf), np.full(peak_px.shape, np.inf)
     else:
         colour_lo, colour_hi = colour_windows(np.asarray(peak_rgb, float).reshape(-1, 3)[by_px], priors.colour_dominance)
-    line_tolerance = np.ones_like(lines_nm) if line_tolerance is None else np.asarray(line_tolerance, float)[order]
+    line_tolerance = np.ones_like(lines_nm) if line_tolerance is None else np.asarray(line_tolerance, float)[line_sort]
     if peak_px.size < 2 or lines_nm.size < 2:
         return None
     i, k = np.triu_indices(peak_px.size, 1)
@@ -157,4 +157,4 @@ def _linear_hypotheses(peak_px, lines_nm, line_weights, peak_weights, width_px, 
     missing = inside & (dist > np.maximum(priors.tolerance_nm / np.abs(slope)[:, None], max(resolution_px, priors.tolerance_px)))
     score = gain.sum(axis=1) - 0.5 * (missing * line_weights[None, :]).sum(axis=1)
     return dict(slope=slope, offset=offset, score=score, inlier=inlier, nearest=nearest, peak_px=peak_px,
-                lines_nm=lines_nm, order=order)
+                lines_nm=lines_nm, line_sort=line_sort)

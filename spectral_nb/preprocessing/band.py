@@ -13,12 +13,12 @@ from spectral_nb.preprocessing.pixels import _brightest, _smooth, _weighted_corr
 @dataclass(frozen=True)
 class OuterOrderPriors:
     """The tuned numbers of the zero- and second-order rules (:func:`_lit_extent`); lengths and gaps
-    are shares of the lit span, orders the brightness-weighted correlation of colour with position.
+    are shares of the lit span, trends the brightness-weighted correlation of colour with position.
     Each rule was chosen by comparing crops with the known boxes of synthetic photos (the README's
     preprocessing section names the seeds and what each rule changed) and checked on the real
     photos of raw/ and raw_more/."""
 
-    ordered: float = 0.3            #: a colour order at least this strong is a spectrum's
+    min_trend: float = 0.3          #: a colour trend at least this strong is a spectrum's
     few_lines_span: float = 0.3     #: a rest shorter than this, in fewer than ``few_lines`` runs, has no order
     few_lines: int = 3
     white: float = 0.6              #: a part whose dimmest channel is this share of its brightest is white
@@ -26,9 +26,9 @@ class OuterOrderPriors:
     spot_gap: float = 0.1
     blue_end_length: float = 0.15   #: a zero order at the blue end: shorter than this, beyond ``blue_end_gap``
     blue_end_gap: float = 0.08
-    lamp_order: float = 0.5         #: the lamp blazing at the blue end: the rest ordered at least this much,
-    lamp_gap: float = 0.1           #: beyond this gap, the part's own order under ``lamp_part_order``
-    lamp_part_order: float = 0.3
+    lamp_trend: float = 0.5         #: the lamp blazing at the blue end: the rest's trend at least this strong,
+    lamp_gap: float = 0.1           #: beyond this gap, the part's own trend under ``lamp_part_trend``
+    lamp_part_trend: float = 0.3
     second_gap: float = 0.04        #: a second order: beyond this gap, longer than ``second_length`` or
     second_length: float = 0.1      #: beyond ``second_far_gap``, the rest ``second_rest`` times as long
     second_far_gap: float = 0.2
@@ -106,9 +106,10 @@ def _red_minus_blue(colour: np.ndarray) -> np.ndarray:
     return (colour[:, 0] - colour[:, 2]) / (colour.sum(axis=1) + 1e-6)
 
 
-def _colour_order(hue: np.ndarray, weight: np.ndarray, runs: list[tuple[int, int]]) -> tuple[float, float]:
+def _colour_trend(hue: np.ndarray, weight: np.ndarray, runs: list[tuple[int, int]]) -> tuple[float, float]:
     """Brightness-weighted correlation of hue with position over ``runs`` (+: blue to red left to
-    right; near 0: no clear order, e.g. one colour), and their mean hue."""
+    right; near 0: no clear trend, e.g. one colour), and their mean hue. "Trend", not "order": in this
+    module an order is a diffraction order (zero, first, second)."""
     cols = np.concatenate([np.arange(a, b) for a, b in runs])
     w = np.clip(weight[cols], 0, None) + 1e-9
     return _weighted_correlation(cols, hue[cols], w), float((w * hue[cols]).sum() / w.sum())
@@ -165,27 +166,27 @@ def _outer_order(runs: list[tuple[int, int]], redness: np.ndarray, weight: np.nd
             start, stop = part[0][0], part[-1][1]
             length, rest = stop - start, others[-1][1] - others[0][0]
             gap = others[0][0] - stop if end == 0 else start - others[-1][1]
-            order, others_redness = _colour_order(redness, weight, others)
+            trend, others_redness = _colour_trend(redness, weight, others)
             if rest < p.few_lines_span * span and len(others) < p.few_lines:
-                order = 0.0  # the rest is a line or two: its colour fringes are no spectral order
-                # (three or more separate lines in colour order are one, however short their span)
+                trend = 0.0  # the rest is a line or two: its colour fringes are no spectral trend
+                # (three or more separate lines in colour sequence are a spectrum, however short their span)
             toward = -1 if end == 0 else 1  # +1: the part lies to the right of the others
-            at_blue_end = abs(order) >= p.ordered and np.sign(order) == -toward
+            at_blue_end = abs(trend) >= p.min_trend and np.sign(trend) == -toward
             cols = np.concatenate([np.arange(a, b) for a, b in part])
             rgb = colour[cols].mean(axis=0)
             white = rgb.min() / (rgb.max() + 1e-9) > p.white
-            part_order, part_redness = _colour_order(redness, weight, part)
+            part_trend, part_redness = _colour_trend(redness, weight, part)
             zero_order = n == 1 and white and ((length < p.spot_length * span and gap > p.spot_gap * span)
                                                or (at_blue_end and length < p.blue_end_length * span
                                                    and gap > p.blue_end_gap * span)
-                                               or (at_blue_end and abs(order) >= p.lamp_order and gap > p.lamp_gap * span
-                                                   and abs(part_order) < p.lamp_part_order
+                                               or (at_blue_end and abs(trend) >= p.lamp_trend and gap > p.lamp_gap * span
+                                                   and abs(part_trend) < p.lamp_part_trend
                                                    and float(weight[cols].max()) >= max(float(weight[a:b].max()) for a, b in others)))
-            second_order = (abs(order) >= p.ordered and not at_blue_end and gap > p.second_gap * span
+            second_order = (abs(trend) >= p.min_trend and not at_blue_end and gap > p.second_gap * span
                             and (length > p.second_length * span or gap > p.second_far_gap * span)
                             and (n == 1 or rest >= p.second_rest * length)
                             and float(weight[cols].max()) < p.second_dimmer * max(float(weight[a:b].max()) for a, b in others)
-                            and np.sign(part_redness - others_redness) == -np.sign(order) * toward)
+                            and np.sign(part_redness - others_redness) == -np.sign(trend) * toward)
             if zero_order or second_order:
                 return n if end == 0 else -n
     return 0
