@@ -80,7 +80,12 @@ def record_splits(records_dir: Path):
     return x_train, y_train, x_val, y_val, x_test, y_test
 
 
-def photo_splits(seed: int):
+def photo_counts(scale: float = 1.0) -> tuple[int, ...]:
+    """Photos per class for ``--photos``: chapter 01's ``NNSIC_PHOTO_COUNTS`` times ``scale``, rounded."""
+    return tuple(max(1, int(round(n * scale))) for n in synthesis.NNSIC_PHOTO_COUNTS)
+
+
+def photo_splits(seed: int, scale: float = 1.0):
     """``(x_train, y_train, x_val, y_val, x_test, y_test)`` made as the book makes them, from a photo seed of its own:
     chapter 01's photos (``NNSIC_PHOTO_COUNTS``, generator seed 1000 + ``seed``), cut by chapter 02
     with the default parameters, split and over-sampled by chapter 03 (``records.make_splits``, seed
@@ -89,7 +94,7 @@ def photo_splits(seed: int):
 
     with tempfile.TemporaryDirectory() as tmp:
         photos, strips = Path(tmp) / "photos", Path(tmp) / "strips"
-        synthesis.generate_photo_folder(photos, synthesis.NNSIC_PHOTO_COUNTS, 1000 + seed, workers=2)
+        synthesis.generate_photo_folder(photos, photo_counts(scale), 1000 + seed, workers=2)
         preprocessing.preprocess_folder(photos, strips)
         images, labels, names = records.read_strip_folder(strips)
     splits = records.make_splits(images, labels, names, seed=seed)
@@ -133,6 +138,8 @@ def main() -> None:
     parser.add_argument("--photos", action="store_true",
                         help="make each seed's training data as the book does, from photos of that seed: chapter 01's "
                              "photos, chapter 02's crops, chapter 03's splits (a few minutes per seed)")
+    parser.add_argument("--photo-scale", type=float, default=1.0,
+                        help="with --photos: this many times chapter 01's photos per class (2: twice the data)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--configs", nargs="+", default=list(DEFAULT_CONFIGS), choices=list(CONFIGS), metavar="CONFIG",
                         help=f"which of: {'; '.join(CONFIGS)}")
@@ -157,7 +164,7 @@ def main() -> None:
         if recorded is not None:
             x_train, y_train, x_val, y_val, x_test, y_test = recorded
         elif args.photos:
-            x_train, y_train, x_val, y_val, x_test, y_test = photo_splits(seed)
+            x_train, y_train, x_val, y_val, x_test, y_test = photo_splits(seed, args.photo_scale)
         else:
             x_train, y_train, x_val, y_val = synthetic_splits(args.per_class, seed)
         for name in args.configs:
@@ -182,7 +189,7 @@ def main() -> None:
             print(f"  {name} seed {seed}: real {runs[name][-1]['real_acc']:.3f} ({seconds:.0f} s)", flush=True)
     source = (f"{len(y_train)} strips of chapter 03's records ({args.records}: synthetic photos cut by chapter 02, "
               f"over-sampled)" if args.records is not None else
-              f"the book's pipeline on each seed's own photos ({sum(synthesis.NNSIC_PHOTO_COUNTS)} photos, photo seed "
+              f"the book's pipeline on each seed's own photos ({sum(photo_counts(args.photo_scale))} photos, photo seed "
               f"1000 + seed, cut by chapter 02, split and over-sampled by chapter 03)" if args.photos else
               f"{args.per_class * NUM_CLASSES} synthetic strips (synthesis.generate_strips)")
     out = [f"## Sim-to-real: trained on {source}, generator version {synthesis.GENERATOR_VERSION}, seeds {args.seeds} "
