@@ -87,7 +87,7 @@ def photo_counts(scale: float = 1.0) -> tuple[int, ...]:
 
 def photo_splits(seed: int, scale: float = 1.0):
     """``(x_train, y_train, x_val, y_val, x_test, y_test)`` made as the book makes them, from a photo seed of its own:
-    chapter 01's photos (``NNSIC_PHOTO_COUNTS``, generator seed 1000 + ``seed``), cut by chapter 02
+    chapter 01's photos (``NNSIC_PHOTO_COUNTS`` times ``scale``, generator seed 1000 + ``seed``), cut by chapter 02
     with the default parameters, split and over-sampled by chapter 03 (``records.make_splits``, seed
     ``seed``); the book itself uses photo seed 42 and split seed 42."""
     from spectral_nb import preprocessing

@@ -1,6 +1,6 @@
 """The exact benchmark runs whose results the README quotes, one per file in ``benchmarks/results/``.
 
-Run from the repo root: ``.venv/bin/python benchmarks/runs.py [--list] [--only NAME ...]`` (``make
+Run from the repo root: ``.venv/bin/python benchmarks/runs.py [--list] [--book-model] [--only NAME ...]`` (``make
 benchmarks`` runs them all: hours on 2 cores, most of it training). Each run is a script of
 ``benchmarks/`` with the arguments that wrote ``benchmarks/results/<name>.md``;
 ``tests/test_environment.py`` checks that every results file has its run here and that the arguments
@@ -75,12 +75,15 @@ RUNS: tuple[Run, ...] = (
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--list", action="store_true", help="print the commands and stop")
+    parser.add_argument("--book-model", action="store_true",
+                        help="only the runs that read the book's model or records: what to rerun after `make book`")
     parser.add_argument("--only", nargs="+", default=None, choices=[r.name for r in RUNS], metavar="NAME",
                         help="run only these (names of results files)")
     args = parser.parse_args()
-    runs = [r for r in RUNS if args.only is None or r.name in args.only]
+    runs = [r for r in RUNS if (args.only is None or r.name in args.only) and (r.needs_book or not args.book_model)]
     for run in runs:
-        shown = " ".join(f'"{a}"' if " " in a or not a else a for a in run.command(".venv/bin/python"))
+        shown = " ".join(f'"{a}"' if " " in a or not a else a
+                         for a in run.command(".venv/bin/python")).replace(f"{ROOT}/", "")
         print(f"== {run.name}: {shown}", flush=True)
         if args.list:
             continue
