@@ -15,8 +15,9 @@ AUGMENTATIONS: tuple[str, ...] = ("flip_ud", "flip_lr", "shift", "stretch",
                                   "gain", "gamma", "white_balance", "black_level", "noise", "blur", "greyscale")
 #: The photometric ones: what a camera's exposure, tone curve, white balance, black level, noise
 #: and focus do to a strip, for the spread the generator cannot pin down. ``greyscale`` (a
-#: monochrome camera) is one too but not in the book's recipe: measured, it cost real colour strips
-#: more than it gained on grey photos (``benchmarks/results/history/sim_to_real_greyscale_trial.md``).
+#: monochrome camera) is one too but not in the book's recipe yet: measured, at 15% it cost the real
+#: dev strips 2 points for one more grey photo right, at 5% one point (README, "A greyscale
+#: augmentation, measured and not adopted").
 PHOTOMETRIC_AUGMENTATIONS: tuple[str, ...] = ("gain", "gamma", "white_balance", "black_level", "noise", "blur")
 #: The share of strips ``greyscale`` makes monochrome.
 GREYSCALE_SHARE: float = 0.15
