@@ -6,13 +6,14 @@ benchmarks`` runs them all: hours on 2 cores, most of it training). Each run is 
 ``tests/test_environment.py`` checks that every results file has its run here and that the arguments
 recorded in the file are the ones below, so rerunning this list regenerates every figure the README
 quotes. Runs that read the book's model (``OutputModel/spectral_cnn.keras``) or records
-(``InputData/records``) need ``make book`` first; runs on real data need ``SPECTRAL_NB_REALDATA``
-(they print that they skipped without it). Files under ``benchmarks/results/history/`` were written by
+(``InputData/records``) need ``make book`` first, and every run needs ``SPECTRAL_NB_REALDATA`` (both
+are checked before the first run starts). Files under ``benchmarks/results/history/`` were written by
 earlier generators and code, are kept for the record, and no command regenerates them.
 """
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -44,12 +45,6 @@ RUNS: tuple[Run, ...] = (
     Run("records", "bench_records.py"),
     Run("model", "bench_model.py"),
     Run("export", "bench_export.py"),
-    Run("sim_to_real", "bench_sim_to_real.py",
-        ("--epochs", "30", "--configs", "colour+geometric", BOOK_RECIPE)),
-    Run("sim_to_real_ensemble", "bench_sim_to_real.py",
-        ("--epochs", "30", "--configs", BOOK_RECIPE, "--name", "sim_to_real_ensemble")),
-    Run("sim_to_real_ablation", "bench_sim_to_real.py",
-        ("--epochs", "30", "--ablate", "--name", "sim_to_real_ablation")),
     Run("sim_to_real_book_pipeline", "bench_sim_to_real.py",
         ("--photos", "--configs", BOOK_RECIPE, "book before the wide model", "--name", "sim_to_real_book_pipeline")),
     Run("sim_to_real_book_records", "bench_sim_to_real.py",
@@ -66,7 +61,6 @@ RUNS: tuple[Run, ...] = (
         ("--seeds", "--model", BOOK_MODEL, "--name", "real_photos_book_model"), needs_book=True),
     Run("preprocessing", "bench_preprocessing.py", ("--model", BOOK_MODEL), needs_book=True),
     Run("adapt", "bench_adapt.py", ("--model", BOOK_MODEL), needs_book=True),
-    Run("adapt_own_base", "bench_adapt.py", ("--name", "adapt_own_base")),
     Run("analysis", "bench_analysis.py", needs_book=True),
     Run("calibration", "bench_calibration.py", ("--model", BOOK_MODEL), needs_book=True),
 )
@@ -81,14 +75,22 @@ def main() -> None:
                         help="run only these (names of results files)")
     args = parser.parse_args()
     runs = [r for r in RUNS if (args.only is None or r.name in args.only) and (r.needs_book or not args.book_model)]
+    if not args.list:  # before hours of runs, not in the middle of them
+        missing_book = [r.name for r in runs if r.needs_book and not (ROOT / BOOK_MODEL).is_file()]
+        if missing_book:
+            raise SystemExit(f"{', '.join(missing_book)} read the book's model {BOOK_MODEL}, which is missing: "
+                             "run `make book` first")
+        realdata = os.environ.get("SPECTRAL_NB_REALDATA")
+        if not realdata or not (Path(realdata) / "nnsic_dev.tfrecords").is_file():
+            raise SystemExit("SPECTRAL_NB_REALDATA does not point at the real data (nnsic_dev.tfrecords, raw/, "
+                             "raw_more/): without it the benchmarks would overwrite the results files with their "
+                             "real-data sections left out; set it, or run a single benchmark by hand")
     for run in runs:
         shown = " ".join(f'"{a}"' if " " in a or not a else a
                          for a in run.command(".venv/bin/python")).replace(f"{ROOT}/", "")
         print(f"== {run.name}: {shown}", flush=True)
         if args.list:
             continue
-        if run.needs_book and not (ROOT / BOOK_MODEL).is_file():
-            raise SystemExit(f"{run.name} reads the book's model {BOOK_MODEL}, which is missing: run `make book` first")
         subprocess.run(run.command(), cwd=ROOT, check=True)
 
 

@@ -211,7 +211,7 @@ def test_reference_profiles_missing_class_never_wins():
     assert scores[0, 1] == -np.inf and np.isfinite(scores[0, [0, 2]]).all()
 
 
-def test_column_profiles_scale_out_exposure():
+def test_normalised_colour_profiles_scale_out_exposure():
     img = band_strips([3])
     np.testing.assert_allclose(analysis.normalised_colour_profiles(img), analysis.normalised_colour_profiles((img // 2)), atol=0.02)
     assert analysis.normalised_colour_profiles(img).max() == pytest.approx(1.0)

@@ -96,26 +96,32 @@ def test_readme_quotes_the_benchmark_result_files():
 
 def _readme_measurement_tables(readme: str):
     """``(line number, results files, row)`` for every data row of a table in the README's Measurements
-    section; a table's files are those the paragraph above it cites, and those its rows cite."""
+    section; a table's files are those the paragraph above it cites and those its rows cite, or, when
+    neither cites one, those of the paragraph right after it ("Files: ...")."""
     lines = readme.splitlines()
     start = lines.index("## Measurements")
     end = next(i for i in range(start + 1, len(lines)) if lines[i].startswith("## "))
-    paragraph: list[str] = []
-    table: list[str] | None = None
+    cite = lambda line: re.findall(r"benchmarks/results/([\w/]+)\.md", line)
+    # blocks: runs of non-blank lines, each a paragraph or a table
+    blocks, block = [], []
     for i in range(start, end):
-        line = lines[i]
-        cited = re.findall(r"benchmarks/results/([\w/]+)\.md", line)
-        if not line.startswith("|"):
-            if table is not None or (line.strip() and not lines[i - 1].strip()):
-                paragraph, table = [], None  # a table ended, or a new paragraph begins
-            paragraph += cited
+        if lines[i].strip():
+            block.append(i)
+        elif block:
+            blocks.append(block)
+            block = []
+    if block:
+        blocks.append(block)
+    for k, block in enumerate(blocks):
+        rows = [i for i in block if lines[i].startswith("|")]
+        if not rows:
             continue
-        if table is None:
-            table = list(paragraph)
-        table += cited
-        if set(line) <= set("|-: ") or not table:
-            continue
-        yield i + 1, tuple(table), line
+        text_before = [i for i in blocks[k - 1] if not lines[i].startswith("|")] if k else []
+        files = [f for i in text_before + block for f in cite(lines[i])]
+        if not files and k + 1 < len(blocks):
+            files = [f for i in blocks[k + 1] for f in cite(lines[i])]
+        for i in rows[2:]:  # past the header and its |---| line
+            yield i + 1, tuple(files), lines[i]
 
 
 #: A number as the README's tables write one: a decimal, a count with thousands commas, a fraction k/n.
@@ -139,6 +145,8 @@ def test_every_number_in_the_readme_measurement_tables_is_in_its_results_file():
     results = ROOT / "benchmarks" / "results"
     checked, missing = 0, []
     for line_no, cited, row in _readme_measurement_tables(readme):
+        numbers = [m for cell in row.strip().strip("|").split("|")[1:] for m in _NUMBER.finditer(cell)]
+        assert cited or not numbers, f"README line {line_no}: a table row with numbers whose table cites no results file"
         text = "\n".join((results / f"{name}.md").read_text(encoding="utf-8") for name in set(cited))
         for cell in row.strip().strip("|").split("|")[1:]:
             for match in _NUMBER.finditer(cell):
@@ -149,6 +157,39 @@ def test_every_number_in_the_readme_measurement_tables_is_in_its_results_file():
     assert not missing, "numbers in the README's tables that no cited results file prints:\n" + "\n".join(missing)
 
 
+#: Options that only say where a benchmark writes a picture: they do not change a number.
+_OUTPUT_PATHS = ("montage", "figure_dir")
+#: Options a benchmark records as a description when it was not given: bench_export writes which model
+#: it trained itself in place of ``--model``'s None.
+_DESCRIBED = {"bench_export.py": ("model",)}
+
+
+def _literal_defaults(script: Path) -> dict:
+    """``{option: default}`` of a benchmark's ``add_argument`` calls whose default is a literal (flags:
+    False), read from its source with ``ast``, so the test does not import TensorFlow."""
+    import ast
+
+    defaults = {}
+    for node in ast.walk(ast.parse(script.read_text(encoding="utf-8"))):
+        if not (isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "add_argument" and node.args):
+            continue
+        flag = node.args[0]
+        if not (isinstance(flag, ast.Constant) and str(flag.value).startswith("--")):
+            continue
+        kw = {k.arg: k.value for k in node.keywords}
+        key = flag.value[2:].replace("-", "_")
+        if "action" in kw and isinstance(kw["action"], ast.Constant) and kw["action"].value == "store_true":
+            defaults[key] = False
+        elif "default" in kw:
+            try:
+                defaults[key] = ast.literal_eval(kw["default"])
+            except ValueError:
+                pass  # computed (a path, a CPU count): not checked
+        else:
+            defaults[key] = None
+    return defaults
+
+
 def test_every_results_file_has_its_run_in_benchmarks_runs():
     """``make benchmarks`` regenerates what the README quotes: every results file (outside history/) is
     written by a run of ``benchmarks/runs.py``, and each option that run passes is what the file recorded."""
@@ -157,6 +198,7 @@ def test_every_results_file_has_its_run_in_benchmarks_runs():
 
     sys.path.insert(0, str(ROOT / "benchmarks"))
     import runs
+    from spectral_nb.synthesis import GENERATOR_VERSION
 
     by_name = {run.name: run for run in runs.RUNS}
     results = sorted((ROOT / "benchmarks" / "results").glob("*.json"))
@@ -165,6 +207,9 @@ def test_every_results_file_has_its_run_in_benchmarks_runs():
         assert path.stem in by_name, f"{path.name} has no run in benchmarks/runs.py (or move it to results/history/)"
         recorded = json.loads(path.read_text(encoding="utf-8"))["arguments"]
         run = by_name[path.stem]
+        versions = set(re.findall(r"generator (?:version )?(\d+)\b", path.with_suffix(".md").read_text(encoding="utf-8")))
+        assert versions <= {str(GENERATOR_VERSION)}, (f"{path.stem}.md was written by generator {sorted(versions)}, "
+                                                     f"not today's {GENERATOR_VERSION}: rerun it or move it to history/")
         options: dict[str, list[str]] = {}
         key = None
         for arg in run.argv:
@@ -184,6 +229,12 @@ def test_every_results_file_has_its_run_in_benchmarks_runs():
                 assert as_text[0].endswith(values[0]), f"{path.name}: --{key} {as_text[0]} is not {values[0]}"
             else:
                 assert as_text == values, f"{path.name}: --{key} recorded {as_text}, its run passes {values}"
+        # and the other way: every option the file recorded that the run does not pass is the script's default
+        for key, default in _literal_defaults(ROOT / "benchmarks" / run.script).items():
+            if key in options or key in _OUTPUT_PATHS or key not in recorded or key in _DESCRIBED.get(run.script, ()):
+                continue
+            assert recorded[key] == default, (f"{path.name} recorded --{key.replace('_', '-')} {recorded[key]!r}, "
+                                              f"which its run in benchmarks/runs.py does not pass (default {default!r})")
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
     assert "benchmarks/runs.py" in makefile.split("\nbenchmarks: venv\n", 1)[1].split("\n\n", 1)[0]
 

@@ -666,3 +666,13 @@ def test_greyscale_makes_a_share_of_the_strips_monochrome_and_leaves_the_rest():
     assert np.array_equal(out[~grey], colour[~grey])
     expected = np.round(colour[grey].astype(np.float64).mean(axis=-1))
     assert np.abs(out[grey][..., 0] - expected).max() <= 1
+    # the share is an option (the 5% runs pass it through augment_batches), and the book does not use it
+    none = records.augment_images(colour, 11, "greyscale", greyscale_share=0.0).numpy()
+    every = records.augment_images(colour, 11, "greyscale", greyscale_share=1.0).numpy()
+    assert np.array_equal(none, colour)
+    assert (every[..., 0] == every[..., 1]).all() and (every[..., 1] == every[..., 2]).all()
+    batches = records.augment_batches(tf.data.Dataset.from_tensors((colour[:8], np.zeros(8, np.int64))), "greyscale",
+                                      greyscale_share=1.0)
+    first = next(iter(batches))[0].numpy()
+    assert (first[..., 0] == first[..., 2]).all()
+    assert "greyscale" not in records.BOOK_AUGMENTATIONS and "greyscale" not in records.PHOTOMETRIC_AUGMENTATIONS

@@ -19,7 +19,7 @@ class OuterOrderPriors:
     photos of raw/ and raw_more/."""
 
     min_trend: float = 0.3          #: a colour trend at least this strong is a spectrum's
-    few_lines_span: float = 0.3     #: a rest shorter than this, in fewer than ``few_lines`` runs, has no order
+    few_lines_span: float = 0.3     #: a rest shorter than this, in fewer than ``few_lines`` runs, has no trend
     few_lines: int = 3
     white: float = 0.6              #: a part whose dimmest channel is this share of its brightest is white
     spot_length: float = 0.06       #: a zero-order spot: shorter than this, beyond a gap over ``spot_gap``
@@ -101,7 +101,7 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
 
 
 def _red_minus_blue(colour: np.ndarray) -> np.ndarray:
-    """Per column, (R - B) / (R + G + B): not a hue (that is :func:`_hue_angle`), but a proxy that
+    """Per column, (R - B) / (R + G + B): not a hue (that is :func:`~spectral_nb.preprocessing.blue_side._hue_angle`), but a proxy that
     grows from blue to red along a spectrum."""
     return (colour[:, 0] - colour[:, 2]) / (colour.sum(axis=1) + 1e-6)
 
@@ -123,13 +123,13 @@ def _lit_extent(profile: np.ndarray, colour: np.ndarray, threshold: float,
 
     - a zero-order spot: a short white blob beyond the blue end; or the lamp itself blazing white
       beyond the blue end (a phone photo through a clip-on grating), however long, when it has no
-      colour order of its own, is at least as bright as anything in the rest and the rest is
-      ordered (the undispersed lamp outshines each of its dispersed lines);
+      colour trend of its own, is at least as bright as anything in the rest and the rest is
+      ordered in colour (the undispersed lamp outshines each of its dispersed lines);
     - a second order: a dim, fainter copy of the spectrum beyond the red end, whose colours start
-      again from blue, against the order of the rest: a long run, a short one far out (beyond a
+      again from blue, against the trend of the rest: a long run, a short one far out (beyond a
       gap of a fifth of the span), or every run beyond the widest gap (the dark gaps between a
       lamp's lines split its second order too) when the rest is at least 1.5 times as long. A
-      faint end of the spectrum itself continues the order, and a short dim run close by is a
+      faint end of the spectrum itself continues the trend, and a short dim run close by is a
       faint line: both stay.
     """
     smooth = _smooth(profile, 1.0)

@@ -82,5 +82,5 @@ def find_blue_side(strip: np.ndarray) -> tuple[bool, float]:
             if left_tail != right_tail:
                 steep_left = left_tail < right_tail
                 lean = abs(left_tail - right_tail) / (left_tail + right_tail)
-                return bool(steep_left == (mean_angle > 200)), float(ONE_COLOUR_CONFIDENCE * lean)
+                return bool(steep_left == (mean_angle > ONE_COLOUR_HUES[1])), float(ONE_COLOUR_CONFIDENCE * lean)
     return bool(correlation >= 0), float(min(1.0, abs(correlation)))
