@@ -47,6 +47,8 @@ RUNS: tuple[Run, ...] = (
     Run("export", "bench_export.py"),
     Run("sim_to_real_book_pipeline", "bench_sim_to_real.py",
         ("--photos", "--configs", BOOK_RECIPE, "book before the wide model", "--name", "sim_to_real_book_pipeline")),
+    Run("sim_to_real_twice_the_photos", "bench_sim_to_real.py",
+        ("--photos", "--photo-scale", "2.0", "--configs", BOOK_RECIPE, "--name", "sim_to_real_twice_the_photos")),
     Run("sim_to_real_book_records", "bench_sim_to_real.py",
         ("--records", "InputData/records", "--configs", BOOK_RECIPE, "--name", "sim_to_real_book_records"),
         needs_book=True),
