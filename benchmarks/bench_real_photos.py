@@ -29,13 +29,12 @@ import numpy as np  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from spectral_nb import CLASS_NAMES, NUM_CLASSES, analysis, preprocessing as pp, synthesis  # noqa: E402
-from results_io import write_results  # noqa: E402
+from results_io import BOOK_RECIPE, write_results  # noqa: E402
 
 #: raw/ has no labels file; its README's table: label (None: out of class).
 RAW_LABELS = {"example-cfl.jpg": 1, "example-cfl-horizontal.jpg": 1, "example-cfl-vertical.png": 1,
               "calibration-example.png": 1, "example-sky.jpg": 2, "sky.png": 2, "led.png": 0,
               "sodium.png": None, "laser.png": None}
-RECIPE = "colour+all, wide shift/stretch"  # the book's (bench_sim_to_real.CONFIGS)
 
 
 def real_photos(root: Path) -> list[tuple[Path, int | None, str]]:
@@ -57,7 +56,7 @@ def main() -> None:
     parser.add_argument("--model", type=Path, default=None, help="also a saved .keras model (e.g. the book's)")
     parser.add_argument("--montage", type=Path,
                         default=Path(__file__).resolve().parents[1] / "OutputModel" / "bench" / "real_photo_crops.png")
-    parser.add_argument("--config", default=RECIPE, help="the recipe to train (a name in bench_sim_to_real.CONFIGS)")
+    parser.add_argument("--config", default=BOOK_RECIPE, help="the recipe to train (a name in bench_sim_to_real.CONFIGS)")
     parser.add_argument("--name", default="real_photos")
     args = parser.parse_args()
     realdata = os.environ.get("SPECTRAL_NB_REALDATA")

@@ -16,6 +16,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from spectral_nb import files  # noqa: E402
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
+#: The book's training recipe (chapter 04) by its name in ``bench_sim_to_real.CONFIGS``.
+BOOK_RECIPE = "colour+all, wide shift/stretch"
 
 
 def commit_id() -> str:

@@ -21,10 +21,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from results_io import BOOK_RECIPE  # noqa: E402
 from spectral_nb.synthesis import GENERATOR_VERSION  # noqa: E402
 
 BOOK_MODEL = "OutputModel/spectral_cnn.keras"
-BOOK_RECIPE = "colour+all, wide shift/stretch"  # bench_sim_to_real.CONFIGS: chapter 04's recipe
 
 
 @dataclass(frozen=True)

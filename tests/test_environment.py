@@ -143,16 +143,19 @@ def test_every_number_in_the_readme_measurement_tables_is_in_its_results_file():
     names the row) is printed in a results file the table cites: the README quotes, it does not compute."""
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     results = ROOT / "benchmarks" / "results"
+    texts: dict[str, str] = {}  # each results file read once
     checked, missing = 0, []
     for line_no, cited, row in _readme_measurement_tables(readme):
         numbers = [m for cell in row.strip().strip("|").split("|")[1:] for m in _NUMBER.finditer(cell)]
         assert cited or not numbers, f"README line {line_no}: a table row with numbers whose table cites no results file"
-        text = "\n".join((results / f"{name}.md").read_text(encoding="utf-8") for name in set(cited))
-        for cell in row.strip().strip("|").split("|")[1:]:
-            for match in _NUMBER.finditer(cell):
-                checked += 1
-                if not any(form in text for form in _quoted_forms(match.group(0).rstrip("%"), bool(match.group(1)))):
-                    missing.append(f"README line {line_no}: {match.group(0)} (in {', '.join(cited)})")
+        for name in cited:
+            if name not in texts:
+                texts[name] = (results / f"{name}.md").read_text(encoding="utf-8")
+        text = "\n".join(texts[name] for name in set(cited))
+        for match in numbers:
+            checked += 1
+            if not any(form in text for form in _quoted_forms(match.group(0).rstrip("%"), bool(match.group(1)))):
+                missing.append(f"README line {line_no}: {match.group(0)} (in {', '.join(cited)})")
     assert checked > 100, f"only {checked} numbers found in the README's measurement tables"
     assert not missing, "numbers in the README's tables that no cited results file prints:\n" + "\n".join(missing)
 
