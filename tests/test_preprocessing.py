@@ -434,6 +434,24 @@ def test_second_order_and_zero_order_are_left_out_and_faint_ends_kept():
     assert report["box"][0] < 140 and report["box"][2] >= 455
 
 
+def test_a_tall_dim_glow_far_along_the_band_is_stray_light():
+    """A reflection inside the spectroscope's box (a dim green glow several times as tall as the band,
+    beyond a dark gap) is no part of the spectrum: every wavelength is an image of the same slit,
+    as tall as the rest. A line as bright as the band that fills the frame's height stays."""
+    photo = rainbow_photo(h=300, w=900, box=(100, 120, 400, 140))
+    photo[90:270, 700:740] = (10, 90, 14)  # the glow: 9 times the band's height, dimmer than it
+    _, report = pp.preprocess_photo(photo)
+    assert 85 <= report["box"][0] <= 105 and 395 <= report["box"][2] <= 415, report["box"]  # without the rule: 740
+    # a sodium-like frame: the slit's image fills the height; its brightest line is no glow
+    lines = np.full((100, 300, 3), 6.0)
+    lines[80:100, 30:46] = (40, 20, 60)   # a faint violet band, lit only near the bottom
+    lines[:, 190:196] = (200, 125, 15)    # the bright yellow line, over the whole height,
+    lines[80:100, 190:196] = (240, 150, 20)  # brightest where the violet one is
+    lines += np.random.default_rng(0).normal(0, 2, lines.shape)  # sensor noise: a photo, not a drawing
+    _, report = pp.preprocess_photo(np.clip(lines, 0, 255).astype(np.uint8))
+    assert report["box"][0] <= 32 and report["box"][2] >= 194, report["box"]
+
+
 def _strip_of(columns: np.ndarray) -> np.ndarray:
     return np.repeat(np.clip(columns, 0, 255).astype(np.uint8)[None], 15, axis=0)
 

@@ -34,6 +34,8 @@ class OuterOrderPriors:
     second_far_gap: float = 0.2
     second_rest: float = 1.5
     second_dimmer: float = 0.4      #: and at most this share of the rest's peak
+    stray_gap: float = 0.1          #: stray light: beyond this gap, shorter and dimmer than the rest, its light
+    stray_height: float = 2.5       #: spread over this many times the rest's rows (a slit's image is as tall at every wavelength)
 
 
 @dataclass(frozen=True)
@@ -115,8 +117,23 @@ def _colour_trend(hue: np.ndarray, weight: np.ndarray, runs: list[tuple[int, int
     return _weighted_correlation(cols, hue[cols], w), float((w * hue[cols]).sum() / w.sum())
 
 
+def _row_half_height(lit: np.ndarray, runs: list[tuple[int, int]]) -> float:
+    """Half the height (rows) over which the light of the columns in ``runs`` lies: the run above half
+    the peak of their summed row profile (``lit``: brightness above the floor, rows x columns)."""
+    cols = np.concatenate([np.arange(a, b) for a, b in runs])
+    rows = _smooth(lit[:, cols].sum(axis=1), max(1.0, lit.shape[0] / BandPriors.rows_sigma_per))
+    peak = int(np.argmax(rows))
+    above = np.concatenate([[False], rows > 0.5 * rows[peak], [False]])  # half the maximum over the floor
+    lo, hi = peak, peak + 2
+    while above[lo]:
+        lo -= 1
+    while above[hi]:
+        hi += 1
+    return (hi - lo - 1) / 2
+
+
 def _lit_extent(profile: np.ndarray, colour: np.ndarray, threshold: float,
-                orders: OuterOrderPriors = OuterOrderPriors()) -> tuple[int, int, float]:
+                orders: OuterOrderPriors = OuterOrderPriors(), lit: np.ndarray | None = None) -> tuple[int, int, float]:
     """First and last (exclusive) column of the spectrum along a column profile; and a contrast 0-1.
 
     Dropped at either end, when a dark gap separates them from the rest:
@@ -130,7 +147,11 @@ def _lit_extent(profile: np.ndarray, colour: np.ndarray, threshold: float,
       gap of a fifth of the span), or every run beyond the widest gap (the dark gaps between a
       lamp's lines split its second order too) when the rest is at least 1.5 times as long. A
       faint end of the spectrum itself continues the trend, and a short dim run close by is a
-      faint line: both stay.
+      faint line: both stay;
+    - stray light (with ``lit``, the photo's brightness above the floor, rows x columns): a part
+      beyond a gap, shorter and dimmer than the rest, whose light spreads over more than 2.5 times the
+      rest's rows. Every wavelength of a spectrum is an image of the same slit, as tall as the others,
+      so a tall, dim glow far along the band (a reflection inside the box, a lamp's halo) is no part of it.
     """
     smooth = _smooth(profile, 1.0)
     base = np.percentile(smooth, 10)
@@ -138,24 +159,26 @@ def _lit_extent(profile: np.ndarray, colour: np.ndarray, threshold: float,
     runs = _runs(smooth > base + threshold * (peak - base))
     if not runs:
         return 0, len(profile), 0.0
-    runs = _without_outer_orders(runs, smooth - base, colour, orders)
+    runs = _without_outer_orders(runs, smooth - base, colour, orders, lit)
     return int(runs[0][0]), int(runs[-1][1]), float(np.clip((peak - base) / (peak + 1e-9), 0, 1))
 
 
 def _without_outer_orders(runs: list[tuple[int, int]], weight: np.ndarray, colour: np.ndarray,
-                          orders: OuterOrderPriors = OuterOrderPriors()) -> list[tuple[int, int]]:
-    """``runs`` (lit column runs, left to right) less every zero or second order at either end
-    (:func:`_outer_order`); ``weight`` is each column's brightness above the floor, ``colour`` its RGB."""
+                          orders: OuterOrderPriors = OuterOrderPriors(),
+                          lit: np.ndarray | None = None) -> list[tuple[int, int]]:
+    """``runs`` (lit column runs, left to right) less every zero or second order, and with ``lit``
+    every stray light, at either end (:func:`_outer_order`); ``weight`` is each column's brightness
+    above the floor, ``colour`` its RGB, ``lit`` the photo's brightness above the floor (rows x columns)."""
     redness = _red_minus_blue(colour)
-    while len(runs) > 1 and (cut := _outer_order(runs, redness, weight, colour, orders)):
+    while len(runs) > 1 and (cut := _outer_order(runs, redness, weight, colour, orders, lit)):
         runs = runs[cut:] if cut > 0 else runs[:cut]
     return runs
 
 
 def _outer_order(runs: list[tuple[int, int]], redness: np.ndarray, weight: np.ndarray, colour: np.ndarray,
-                 p: OuterOrderPriors = OuterOrderPriors()) -> int:
-    """How many runs to drop as a zero or second order (see :func:`_lit_extent`): ``n`` from the
-    left, ``-n`` from the right, 0 for none."""
+                 p: OuterOrderPriors = OuterOrderPriors(), lit: np.ndarray | None = None) -> int:
+    """How many runs to drop as a zero or second order or stray light (see :func:`_lit_extent`):
+    ``n`` from the left, ``-n`` from the right, 0 for none."""
     span = runs[-1][1] - runs[0][0]
     gaps = [b[0] - a[1] for a, b in zip(runs, runs[1:])]
     widest = int(np.argmax(gaps)) + 1  # runs before the widest gap
@@ -187,7 +210,10 @@ def _outer_order(runs: list[tuple[int, int]], redness: np.ndarray, weight: np.nd
                             and (n == 1 or rest >= p.second_rest * length)
                             and float(weight[cols].max()) < p.second_dimmer * max(float(weight[a:b].max()) for a, b in others)
                             and np.sign(part_redness - others_redness) == -np.sign(trend) * toward)
-            if zero_order or second_order:
+            stray = (lit is not None and gap > p.stray_gap * span and length < rest
+                     and float(weight[cols].max()) < max(float(weight[a:b].max()) for a, b in others)
+                     and _row_half_height(lit, part) > p.stray_height * _row_half_height(lit, others))
+            if zero_order or second_order or stray:
                 return n if end == 0 else -n
     return 0
 
@@ -215,7 +241,7 @@ def find_band(image: np.ndarray, params: PreprocessParams = PreprocessParams(),
     runs = _runs(active)
     if len(runs) > 1:  # a zero order (the lamp itself) or a second order does not choose the rows
         colour = (small * lit[:, :, None]).sum(axis=0) / (lit.sum(axis=0)[:, None] + 1e-9)
-        kept = _without_outer_orders(runs, col_energy, colour, p.orders)
+        kept = _without_outer_orders(runs, col_energy, colour, p.orders, lit)
         if kept != runs:
             active = np.zeros_like(active)
             for a, b in kept:
@@ -266,7 +292,7 @@ def find_band(image: np.ndarray, params: PreprocessParams = PreprocessParams(),
     middle = straight.shape[0] // 2
     core = straight[max(0, middle - core_half):middle + core_half + 1]
     column_colour = core.mean(axis=0)
-    x0, x1, contrast = _lit_extent(column_colour.max(axis=1), column_colour, params.extent_threshold, p.orders)
+    x0, x1, contrast = _lit_extent(column_colour.max(axis=1), column_colour, params.extent_threshold, p.orders, lit)
     pad = int(round(params.extent_margin * (x1 - x0)))
     x0, x1 = max(0, x0 - pad), min(w, x1 + pad)
     # confidence: how much the band stands out from the rows beside it

@@ -10,7 +10,7 @@ from spectral_nb import files
 
 
 #: Bumped whenever the algorithm changes, so that resumed batches do not reuse strips cut by an older one.
-ALGORITHM_VERSION = "8"
+ALGORITHM_VERSION = "9"
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 MANIFEST_COLUMNS = ("strip", "label", "photo", "dispersion", "flipped", "confidence")
 
