@@ -17,7 +17,7 @@ from spectral_nb import files  # noqa: E402
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 #: The book's training recipe (chapter 04) by its name in ``bench_sim_to_real.CONFIGS``.
-BOOK_RECIPE = "colour+all, wide shift/stretch"
+BOOK_RECIPE = "book + greyscale 5%"
 
 
 def commit_id() -> str:

@@ -140,8 +140,10 @@ def second_spectroscope():
     A monochrome camera (a machine-vision or astronomy sensor without a colour filter, as in
     PySpectrometer's raw frames: R = G = B, silicon's broad response cut at 720 nm), a window
     framed on 400-700 nm with a curved dispersion and a 5-pixel slit, and an owner who exposes by
-    hand for the brightest part at 1-4 times full scale. The book's colour model has never seen a
-    strip without colour. Strips: ``synthesis.generate_strips(..., spectroscope=second_spectroscope())``.
+    hand for the brightest part at 1-4 times full scale. The book's colour model learns from colour
+    strips but for the 5% that chapter 04's ``greyscale`` augmentation makes R = G = B, and never from
+    this window, slit and exposure together. Strips:
+    ``synthesis.generate_strips(..., spectroscope=second_spectroscope())``.
     """
     from spectral_nb import synthesis
 
