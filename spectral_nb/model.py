@@ -394,31 +394,66 @@ def plot_learning_curves(history_or_csv_path, fig=None):
     return fig
 
 
+def _inbound_layers(model: keras.Model) -> dict[str, list[str]]:
+    """``{layer name: names of the layers feeding it}`` of a functional model, from its config."""
+    def history(node):
+        if isinstance(node, dict):
+            if "keras_history" in node:
+                yield node["keras_history"][0]
+            for value in node.values():
+                yield from history(value)
+        elif isinstance(node, (list, tuple)):
+            for value in node:
+                yield from history(value)
+
+    return {c["name"]: list(dict.fromkeys(history(c.get("inbound_nodes", [])))) for c in model.get_config()["layers"]}
+
+
 def plot_architecture(model: keras.Model, ax=None):
-    """The layer stack as boxes from input (top) to output: layer name, type, output shape and
-    parameter count. Plain matplotlib (``keras.utils.plot_model`` needs graphviz). Returns the axes."""
+    """The layer graph as boxes from input (top) to output: layer name, type, output shape and
+    parameter count, one row per step, and parallel branches (the mean and max pooling into the
+    ``Concatenate``) side by side in one row. Plain matplotlib (``keras.utils.plot_model`` needs
+    graphviz). Returns the axes."""
     import matplotlib.pyplot as plt
 
-    stack = _layers_flat(model)
+    inbound = _inbound_layers(model)
+    depth: dict[str, int] = {}
+    for layer in model.layers:  # topological order: every layer after those feeding it
+        depth[layer.name] = 1 + max((depth[n] for n in inbound.get(layer.name, []) if n in depth), default=-1)
+    rows: dict[int, list] = {}
+    for layer in model.layers:
+        rows.setdefault(depth[layer.name], []).append(layer)
+    n_rows = max(rows) + 1
     if ax is None:
-        _, ax = plt.subplots(figsize=(6, 0.42 * len(stack) + 0.6))
+        _, ax = plt.subplots(figsize=(6, 0.42 * n_rows + 0.6))
     ax.set_xlim(0, 1)
-    ax.set_ylim(len(stack), 0)
+    ax.set_ylim(n_rows, 0)
     ax.axis("off")
     colours = {"Conv1D": "#9ecae1", "Dense": "#fdae6b", "BatchNormalization": "#e5e5e5", "ReLU": "#e5e5e5",
                "InputLayer": "#c7e9c0"}
-    for i, layer in enumerate(stack):
-        kind = type(layer).__name__
-        shape = tuple(layer.output.shape[1:]) if not isinstance(layer, keras.layers.InputLayer) \
-            else tuple(layer.batch_shape[1:])
-        params = layer.count_params() if layer.built else 0
-        text = f"{layer.name}  ({kind})   {shape}" + (f"   {params:,} params" if params else "")
-        ax.add_patch(plt.Rectangle((0.02, i + 0.1), 0.96, 0.8, facecolor=colours.get(kind, "#f7f7f7"),
-                                   edgecolor="black", linewidth=0.6))
-        ax.text(0.5, i + 0.5, text, ha="center", va="center", fontsize=7, family="monospace")
-        if i:
-            ax.annotate("", xy=(0.5, i + 0.1), xytext=(0.5, i - 0.1),
-                        arrowprops=dict(arrowstyle="->", linewidth=0.6))
+    centres: dict[str, tuple[float, int]] = {}
+    for row, members in rows.items():
+        width = 0.96 / len(members)
+        for k, layer in enumerate(members):
+            kind = type(layer).__name__
+            shape = tuple(layer.output.shape[1:]) if not isinstance(layer, keras.layers.InputLayer) \
+                else tuple(layer.batch_shape[1:])
+            params = layer.count_params() if layer.built else 0
+            text = f"{layer.name}  ({kind})   {shape}" + (f"   {params:,} params" if params else "")
+            if len(members) > 1:
+                text = f"{layer.name}\n({kind})  {shape}"
+            x0 = 0.02 + k * width
+            ax.add_patch(plt.Rectangle((x0 + 0.005, row + 0.1), width - 0.01, 0.8,
+                                       facecolor=colours.get(kind, "#f7f7f7"), edgecolor="black", linewidth=0.6))
+            ax.text(x0 + width / 2, row + 0.5, text, ha="center", va="center",
+                    fontsize=7 if len(members) == 1 else 6, family="monospace")
+            centres[layer.name] = (x0 + width / 2, row)
+    for name, (x, row) in centres.items():
+        for source in inbound.get(name, []):
+            if source in centres:
+                sx, srow = centres[source]
+                ax.annotate("", xy=(x, row + 0.1), xytext=(sx, srow + 0.9),
+                            arrowprops=dict(arrowstyle="->", linewidth=0.6))
     ax.set_title(f"{model.name}: {model.count_params():,} parameters, "
                  f"{count_flops(model) / 1e6:,.1f} MFLOP per strip", fontsize=9)
     return ax

@@ -283,3 +283,34 @@ def test_mirrored_strategy_on_two_logical_cpus(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     assert "num_replicas_in_sync == 2" in result.stdout
     assert "trained 1" in result.stdout
+
+
+def test_chapter_04_writes_out_the_colour_model_that_build_model_builds():
+    """Chapter 04 shows the colour model as Keras code (its ``colour_model`` cell); with any seed and
+    width it builds the same layers, configurations and starting weights as ``build_model("colour")``."""
+    import json
+
+    cells = json.loads((Path(__file__).resolve().parents[1] / "notebooks" / "04_model_building.ipynb").read_text())["cells"]
+    source = next("".join(c["source"]) for c in cells
+                  if c["cell_type"] == "code" and "def colour_model(" in "".join(c["source"]))
+    names = {"keras": keras, "models": M, "NUM_CLASSES": NUM_CLASSES, "SEED": 42}
+    exec(source, names)
+    for seed, width in ((42, M.COLOUR_WIDTH), (3, 1)):
+        written, built = names["colour_model"](seed=seed, width=width), M.build_model("colour", seed=seed, width=width)
+        assert [layer.get_config() for layer in written.layers] == [layer.get_config() for layer in built.layers]
+        assert len(written.get_weights()) == len(built.get_weights())
+        assert all(np.array_equal(a, b) for a, b in zip(written.get_weights(), built.get_weights()))
+
+
+def test_the_architecture_figure_draws_the_two_poolings_side_by_side(colour):
+    """The mean and max pooling are parallel branches into the Concatenate: one row, two boxes,
+    both fed by the last ReLU; every other step is a row of its own."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    ax = M.plot_architecture(colour)
+    rows = {t.get_text().split()[0]: t.get_position()[1] for t in ax.texts if t.get_text()}
+    assert rows["mean_pool"] == rows["max_pool"] < rows["pooled"]
+    assert rows["block5_relu"] < rows["mean_pool"]
+    assert len(set(rows.values())) == len(colour.layers) - 1
+    matplotlib.pyplot.close("all")
