@@ -10,8 +10,9 @@ measured spectra).
   ``OutputModel/spectral_cnn.keras``: ``uint8 (N, 15, 480, 3)`` strips in, 7 probabilities out.
 - :func:`draw_few`: a stratified draw of ``k`` strips per class to fine-tune on, the rest to test
   on, never the same source photo on both sides.
-- :func:`second_spectroscope`: a synthetic spectroscope that differs from the book's on purpose,
-  so chapter 07 shows the shift and its cure offline.
+- :func:`second_spectroscope`: a synthetic spectroscope that differs from the book's on purpose (an
+  Infragram-style infrared-converted camera behind a blue filter), so chapter 07 shows the shift and
+  its cure offline.
 
 The recipe's defaults (what trains, the synthetic replay, the steps) were chosen by
 ``benchmarks/bench_adapt.py`` (see the README); nothing in it stops early or chooses on the strips
@@ -137,23 +138,28 @@ def draw_few(labels, k: int, rng: np.random.Generator, groups: Sequence[str] | N
 def second_spectroscope():
     """A synthetic spectroscope unlike any of the book's training mix, on purpose: ``synthesis.Spectroscope``.
 
-    A monochrome camera (a machine-vision or astronomy sensor without a colour filter, as in
-    PySpectrometer's raw frames: R = G = B, silicon's broad response cut at 720 nm), a window
-    framed on 400-700 nm with a curved dispersion and a 5-pixel slit, and an owner who exposes by
-    hand for the brightest part at 1-4 times full scale. The book's colour model learns from colour
-    strips but for the 5% that chapter 04's ``greyscale`` augmentation makes R = G = B, and never from
-    this window, slit and exposure together. Strips:
+    Its camera is an infrared-converted one behind a blue filter, as in Public Lab's Infragram
+    cameras (the same community as Spectral Workbench): the IR-cut filter is gone, and the blue
+    filter stops most of the light between about 500 and 700 nm. So the blue channel sees violet
+    and blue, the green channel a little of the blue-green, and the red channel almost nothing of
+    the visible light but near-infrared (here beyond the strip's window, except its tail at the red
+    end): a visible spectrum comes out blue and cyan at one end, nearly dark over its yellow and
+    orange, and dim red at the deep-red end (the camera's white balance lifts the weak red). A
+    window framed on 400-700 nm with a slightly curved dispersion and a 5-pixel slit, and an
+    owner who exposes by hand for the brightest part at 1-4 times full scale. The response curves
+    are drawn to that description (channel peaks and widths), not measured. No camera of the
+    book's mix renders colours like these. Strips:
     ``synthesis.generate_strips(..., spectroscope=second_spectroscope())``.
     """
     from spectral_nb import synthesis
 
-    camera = synthesis.Camera(name="monochrome camera", peaks=(600.0,) * 3, left_fwhm=(300.0,) * 3,
-                              right_fwhm=(400.0,) * 3, ir_cut_50=720.0, ir_cut_width=12.0, uv_cut_50=390.0,
-                              red_blue_lobe=0.0, gains=(1.0, 1.0, 1.0))
+    camera = synthesis.Camera(name="infrared-converted camera behind a blue filter", peaks=(830.0, 470.0, 450.0),
+                              left_fwhm=(160.0, 60.0, 80.0), right_fwhm=(160.0, 60.0, 80.0), ir_cut_50=1000.0,
+                              ir_cut_width=20.0, uv_cut_50=390.0, red_blue_lobe=0.0, gains=(1.0, 0.4, 1.0),
+                              nir_leak=0.6, nir_leak_nm=720.0)
     instrument = synthesis.Instrument(nm_start=400.0, nm_end=700.0, curvature=0.05, lsf_sigma_px=1.5,
                                       wing_fraction=0.1, slit_px=5.0)
-    return synthesis.Spectroscope("second spectroscope (monochrome)", instrument, camera, by_hand=(1.0, 4.0),
-                                  monochrome=True)
+    return synthesis.Spectroscope("second spectroscope (Infragram camera)", instrument, camera, by_hand=(1.0, 4.0))
 
 
 def replay_strips(per_class: int = 100, seed: int = 7000, workers: int = 2) -> tuple[np.ndarray, np.ndarray]:

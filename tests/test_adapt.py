@@ -103,10 +103,17 @@ def test_draw_few_is_stratified_capped_at_half_and_keeps_photos_together():
     assert len(adapt.draw_few(labels, 0, np.random.default_rng(0))[0]) == 0
 
 
-def test_second_spectroscope_is_monochrome_and_fixed():
+def test_second_spectroscope_is_an_infragram_camera_and_fixed():
+    """Its camera's red channel sees almost none of 500-700 nm (a blue filter before an IR-converted
+    sensor), so its strips are blue at the blue end and nearly dark beyond; one window for every strip."""
     spectroscope = adapt.second_spectroscope()
+    response = spectroscope.camera.response(np.array([450.0, 550.0, 620.0]))
+    assert response[0, 2] > 0.9 and response[1:, 0].max() < 0.05 and response[1:, 1].max() < 0.15
     x, y, truths = synthesis.generate_strips((2,) * NUM_CLASSES, seed=3, spectroscope=spectroscope)
-    assert (x[..., 0] == x[..., 1]).all() and (x[..., 1] == x[..., 2]).all(), "a monochrome camera: R = G = B"
+    nm = np.asarray(truths[0]["nm_per_column"])
+    level = x.max(axis=-1).mean(axis=(0, 1))  # brightest channel, mean over strips and rows, per column
+    assert level[(nm >= 560) & (nm <= 620)].mean() < 0.6 * level[(nm >= 440) & (nm <= 520)].mean(), \
+        "yellow and orange come out darker than blue-green"
     spans = {(round(t["nm_per_column"][0], 3), round(t["nm_per_column"][-1], 3)) for t in truths}
     assert spans == {(400.0, 700.0)}, "every strip through the same window"
     default, _, _ = synthesis.generate_strips((2,) * NUM_CLASSES, seed=3)
