@@ -21,12 +21,14 @@ BOOK_RECIPE = "book + greyscale 5%"
 
 
 def commit_id() -> str:
-    """The repository's HEAD commit (short), with ``+dirty`` when tracked files differ from it."""
+    """The repository's HEAD commit (short), with ``+dirty`` when tracked files differ from it; the
+    results files themselves (``benchmarks/results/``, what the runs write one after another) do not count."""
     root = Path(__file__).resolve().parents[1]
     try:
         head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True,
                               check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".",
+                                ":(exclude)benchmarks/results"], cwd=root,
                                capture_output=True, text=True, check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown (not a git checkout)"
