@@ -59,6 +59,8 @@ DEFAULT_CONFIGS = tuple(CONFIGS)
 for _lever in records.PHOTOMETRIC_AUGMENTATIONS:
     CONFIGS[f"book without {_lever}"] = ("colour", tuple(a for a in records.BOOK_AUGMENTATIONS if a != _lever),
                                          dict(records.BOOK_AUGMENT_OPTIONS), {})
+#: The configurations ``--ablate`` adds.
+ABLATION_CONFIGS = tuple(name for name in CONFIGS if name not in DEFAULT_CONFIGS)
 
 
 def synthetic_splits(per_class: int, seed: int):
@@ -158,7 +160,7 @@ def main() -> None:
         return
     x_real, y_real, _ = records.load_examples(real_path)  # used only to report, never to train or to choose
     if args.ablate:
-        args.configs = list(dict.fromkeys([*args.configs, *(f"book without {lever}" for lever in records.PHOTOMETRIC_AUGMENTATIONS)]))
+        args.configs = list(dict.fromkeys([*args.configs, *ABLATION_CONFIGS]))
     runs = {name: [] for name in args.configs}
     ensembles: dict[str, dict] = {}
     # the book's records are the same strips for every seed (only the training's randomness differs): read once

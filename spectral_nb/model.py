@@ -438,10 +438,11 @@ def plot_architecture(model: keras.Model, ax=None):
             kind = type(layer).__name__
             shape = tuple(layer.output.shape[1:]) if not isinstance(layer, keras.layers.InputLayer) \
                 else tuple(layer.batch_shape[1:])
-            params = layer.count_params() if layer.built else 0
-            text = f"{layer.name}  ({kind})   {shape}" + (f"   {params:,} params" if params else "")
-            if len(members) > 1:
+            if len(members) > 1:  # a branch: half a row, two lines, no parameter count
                 text = f"{layer.name}\n({kind})  {shape}"
+            else:
+                params = layer.count_params() if layer.built else 0
+                text = f"{layer.name}  ({kind})   {shape}" + (f"   {params:,} params" if params else "")
             x0 = 0.02 + k * width
             ax.add_patch(plt.Rectangle((x0 + 0.005, row + 0.1), width - 0.01, 0.8,
                                        facecolor=colours.get(kind, "#f7f7f7"), edgecolor="black", linewidth=0.6))

@@ -199,19 +199,21 @@ def _outer_order(runs: list[tuple[int, int]], redness: np.ndarray, weight: np.nd
             rgb = colour[cols].mean(axis=0)
             white = rgb.min() / (rgb.max() + 1e-9) > p.white
             part_trend, part_redness = _colour_trend(redness, weight, part)
+            part_peak = float(weight[cols].max())
+            others_peak = max(float(weight[a:b].max()) for a, b in others)
             zero_order = n == 1 and white and ((length < p.spot_length * span and gap > p.spot_gap * span)
                                                or (at_blue_end and length < p.blue_end_length * span
                                                    and gap > p.blue_end_gap * span)
                                                or (at_blue_end and abs(trend) >= p.lamp_trend and gap > p.lamp_gap * span
                                                    and abs(part_trend) < p.lamp_part_trend
-                                                   and float(weight[cols].max()) >= max(float(weight[a:b].max()) for a, b in others)))
+                                                   and part_peak >= others_peak))
             second_order = (abs(trend) >= p.min_trend and not at_blue_end and gap > p.second_gap * span
                             and (length > p.second_length * span or gap > p.second_far_gap * span)
                             and (n == 1 or rest >= p.second_rest * length)
-                            and float(weight[cols].max()) < p.second_dimmer * max(float(weight[a:b].max()) for a, b in others)
+                            and part_peak < p.second_dimmer * others_peak
                             and np.sign(part_redness - others_redness) == -np.sign(trend) * toward)
             stray = (lit is not None and gap > p.stray_gap * span and length < rest
-                     and float(weight[cols].max()) < max(float(weight[a:b].max()) for a, b in others)
+                     and part_peak < others_peak
                      and _row_half_height(lit, part) > p.stray_height * _row_half_height(lit, others))
             if zero_order or second_order or stray:
                 return n if end == 0 else -n

@@ -15,10 +15,8 @@ from spectral_nb import NUM_CLASSES, STRIP_SHAPE
 #: of the strips (:data:`GREYSCALE_SHARE`) as a monochrome camera records them, R = G = B.
 PHOTOMETRIC_AUGMENTATIONS: tuple[str, ...] = ("gain", "gamma", "white_balance", "black_level", "noise", "blur",
                                               "greyscale")
-#: Those :func:`_photometric` applies, pixel by pixel after the geometric ones.
-_PIXEL_AUGMENTATIONS: tuple[str, ...] = PHOTOMETRIC_AUGMENTATIONS
 #: Augmentations :func:`make_dataset` knows; all but ``flip_ud`` change what a row-averaging model sees.
-AUGMENTATIONS: tuple[str, ...] = ("flip_ud", "flip_lr", "shift", "stretch") + _PIXEL_AUGMENTATIONS
+AUGMENTATIONS: tuple[str, ...] = ("flip_ud", "flip_lr", "shift", "stretch") + PHOTOMETRIC_AUGMENTATIONS
 #: The share of strips ``greyscale`` makes monochrome: 5%, chosen on the real photos and dev strips
 #: (README, "A greyscale augmentation": 15% cost the dev strips two points for the same photos right).
 GREYSCALE_SHARE: float = 0.05
@@ -135,7 +133,7 @@ def augment_images(images, seed, augment=("flip_lr", "shift", "stretch"), max_sh
             weight = (source - tf.cast(left, tf.float32))[:, :, None]
             a = tf.cast(tf.round(tf.cast(a, tf.float32) + (b - tf.cast(a, tf.float32)) * weight), tf.uint8)
         images = tf.transpose(tf.reshape(a, [batch, width, height, channels]), [0, 2, 1, 3])
-    photometric = [a for a in names if a in _PIXEL_AUGMENTATIONS]
+    photometric = [a for a in names if a in PHOTOMETRIC_AUGMENTATIONS]  # pixel by pixel, after the geometric ones
     if photometric:
         images = _photometric(images, seed, photometric, greyscale_share)
     return images
