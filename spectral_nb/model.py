@@ -253,6 +253,28 @@ LR_FACTOR = 0.3
 LR_FLOOR = 1e-5
 
 
+def training_callbacks(out_dir: str | Path, patience: int = 12, lr_patience: int | None = 3
+                       ) -> list[keras.callbacks.Callback]:
+    """The callbacks of :func:`train_model` (chapter 04 writes the same list out), writing into ``out_dir``.
+
+    ``EarlyStopping`` on ``val_loss`` after ``patience`` epochs, keeping the best weights;
+    ``ReduceLROnPlateau`` (x :data:`LR_FACTOR` after ``lr_patience`` epochs, down to :data:`LR_FLOOR`;
+    left out for ``None``); ``ModelCheckpoint`` of the best epoch (``checkpoint.keras``); ``TensorBoard``
+    logs (``logs/``); ``CSVLogger`` (``training_log.csv``, one row per epoch).
+    """
+    out_dir = Path(out_dir)
+    callbacks = [
+        keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True),
+        keras.callbacks.ModelCheckpoint(str(out_dir / "checkpoint.keras"), monitor="val_loss", save_best_only=True),
+        keras.callbacks.TensorBoard(log_dir=str(out_dir / "logs")),
+        keras.callbacks.CSVLogger(str(out_dir / "training_log.csv")),
+    ]
+    if lr_patience is not None:
+        callbacks.insert(1, keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=LR_FACTOR,
+                                                              patience=lr_patience, min_lr=LR_FLOOR))
+    return callbacks
+
+
 def train_model(model: keras.Model, train_ds, vali_ds, epochs: int, out_dir: str | Path, patience: int = 12,
                 strategy=None, verbose: int = 2, seed: int = 0, lr_patience: int | None = 3) -> keras.callbacks.History:
     """Fit on ``train_ds``, keep the weights of the best validation loss; returns the History.
@@ -284,15 +306,7 @@ def train_model(model: keras.Model, train_ds, vali_ds, epochs: int, out_dir: str
         else:
             with strategy.scope():
                 compile_model(model)
-    callbacks = [
-        keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True),
-        keras.callbacks.ModelCheckpoint(str(out_dir / "checkpoint.keras"), monitor="val_loss", save_best_only=True),
-        keras.callbacks.TensorBoard(log_dir=str(out_dir / "logs")),
-        keras.callbacks.CSVLogger(str(out_dir / "training_log.csv")),
-    ]
-    if lr_patience is not None:
-        callbacks.insert(1, keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=LR_FACTOR,
-                                                              patience=lr_patience, min_lr=LR_FLOOR))
+    callbacks = training_callbacks(out_dir, patience, lr_patience)
     with warnings.catch_warnings():
         # a tf.data dataset has no length until its first epoch ends: Keras warns that it "ran out"
         warnings.filterwarnings("ignore", message=".*input ran out of data", category=UserWarning)

@@ -314,3 +314,53 @@ def test_the_architecture_figure_draws_the_two_poolings_side_by_side(colour):
     assert rows["block5_relu"] < rows["mean_pool"]
     assert len(set(rows.values())) == len(colour.layers) - 1
     matplotlib.pyplot.close("all")
+
+
+def _callback_settings(callbacks) -> list[tuple]:
+    """What a callback list does, comparable across two lists of fresh objects."""
+    out = []
+    for cb in callbacks:
+        keys = ("monitor", "patience", "restore_best_weights", "factor", "min_lr", "filepath", "save_best_only",
+                "log_dir", "filename")
+        out.append((type(cb).__name__, {k: getattr(cb, k) for k in keys if hasattr(cb, k)}))
+    return out
+
+
+def test_training_callbacks(tmp_path):
+    """Early stopping on val_loss keeping the best weights, the learning-rate cuts (left out for None),
+    the best checkpoint, TensorBoard and CSV logs, all writing into the folder given."""
+    settings = dict(_callback_settings(M.training_callbacks(tmp_path, patience=7, lr_patience=2)))
+    assert list(settings) == ["EarlyStopping", "ReduceLROnPlateau", "ModelCheckpoint", "TensorBoard", "CSVLogger"]
+    assert settings["EarlyStopping"] == {"monitor": "val_loss", "patience": 7, "restore_best_weights": True}
+    assert settings["ReduceLROnPlateau"] == {"monitor": "val_loss", "patience": 2, "factor": M.LR_FACTOR,
+                                             "min_lr": M.LR_FLOOR}
+    assert settings["ModelCheckpoint"]["filepath"] == str(tmp_path / "checkpoint.keras")
+    assert settings["ModelCheckpoint"]["save_best_only"] is True
+    assert settings["TensorBoard"]["log_dir"] == str(tmp_path / "logs")
+    assert settings["CSVLogger"]["filename"] == str(tmp_path / "training_log.csv")
+    constant = [name for name, _ in _callback_settings(M.training_callbacks(tmp_path, lr_patience=None))]
+    assert constant == ["EarlyStopping", "ModelCheckpoint", "TensorBoard", "CSVLogger"]
+
+
+def test_chapter_04_writes_out_the_training_of_train_model(tmp_path):
+    """Chapter 04's training cell writes out what ``train_model`` does: the same compile (Adam at the
+    learning rate, cross-entropy on probabilities, accuracy) and the same callbacks as
+    ``training_callbacks``, with and without the learning-rate cuts."""
+    import json
+
+    cells = json.loads((Path(__file__).resolve().parents[1] / "notebooks" / "04_model_building.ipynb").read_text())["cells"]
+    source = next("".join(c["source"]) for c in cells
+                  if c["cell_type"] == "code" and "callbacks = [" in "".join(c["source"]))
+    compile_part = source[source.index("model.compile("):source.index("keras.utils.set_random_seed")]
+    callbacks_part = source[source.index("callbacks = ["):source.index("start = time.perf_counter()")]
+    for lr_patience in (3, None):
+        names = {"keras": keras, "PATIENCE": 12, "LR_PATIENCE": lr_patience, "run_dir": tmp_path}
+        exec(callbacks_part, names)
+        assert _callback_settings(names["callbacks"]) == _callback_settings(
+            M.training_callbacks(tmp_path, patience=12, lr_patience=lr_patience))
+    written = M.build_model("compact", seed=1)
+    exec(compile_part, {"keras": keras, "model": written, "LEARNING_RATE": 3e-4})
+    packaged = M.compile_model(M.build_model("compact", seed=1), 3e-4)
+    assert type(written.optimizer) is type(packaged.optimizer) is keras.optimizers.Adam
+    assert float(written.optimizer.learning_rate) == pytest.approx(float(packaged.optimizer.learning_rate))
+    assert written.loss.get_config() == packaged.loss.get_config()

@@ -694,3 +694,29 @@ def test_greyscale_makes_a_share_of_the_strips_monochrome_and_leaves_the_rest():
     assert (first[..., 0] == first[..., 2]).all()
     assert "greyscale" in records.BOOK_AUGMENTATIONS and "greyscale" in records.PHOTOMETRIC_AUGMENTATIONS
     assert records.BOOK_AUGMENT_OPTIONS["greyscale_share"] == records.GREYSCALE_SHARE == 0.05
+
+
+def _chapter_04_cell(marker: str) -> str:
+    cells = json.loads((Path(__file__).resolve().parents[1] / "notebooks" / "04_model_building.ipynb").read_text())["cells"]
+    return next("".join(c["source"]) for c in cells if c["cell_type"] == "code" and marker in "".join(c["source"]))
+
+
+def test_chapter_04_writes_out_the_input_chain_of_make_dataset(small_file):
+    """Chapter 04's ``read_records`` (the tf.data chain written out) gives the same batches as
+    ``records.make_dataset``: plain, shuffled, and shuffled with the book's augmentations."""
+    import spectral_nb as snb
+
+    path, images, labels, _ = small_file
+    names = {"tf": tf, "snb": snb, "records": records, "SEED": 42}
+    exec(_chapter_04_cell("def read_records("), names)
+    settings = ({}, {"shuffle": True, "seed": 5},
+                {"shuffle": True, "seed": 5, "augment": records.BOOK_AUGMENTATIONS, **records.BOOK_AUGMENT_OPTIONS})
+    for options in settings:
+        ours = [(a.numpy(), b.numpy()) for a, b in names["read_records"](path, 3, **options)]
+        package = [(a.numpy(), b.numpy()) for a, b in records.make_dataset(path, 3, **options)]
+        assert len(ours) == len(package) == 3
+        for (a, b), (c, d) in zip(ours, package):
+            assert a.dtype == np.uint8 and a.shape[1:] == STRIP_SHAPE
+            assert np.array_equal(a, c) and np.array_equal(b, d)
+    first = names["read_records"](path, 32)
+    assert np.array_equal(np.concatenate([a for a, _ in first]), images)
