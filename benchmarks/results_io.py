@@ -8,7 +8,6 @@ import datetime
 import io
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -23,16 +22,7 @@ BOOK_RECIPE = "book + greyscale 5%"
 def commit_id() -> str:
     """The repository's HEAD commit (short), with ``+dirty`` when tracked files differ from it; the
     results files themselves (``benchmarks/results/``, what the runs write one after another) do not count."""
-    root = Path(__file__).resolve().parents[1]
-    try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True,
-                              check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".",
-                                ":(exclude)benchmarks/results"], cwd=root,
-                               capture_output=True, text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown (not a git checkout)"
-    return head + ("+dirty" if dirty else "")
+    return files.git_commit(Path(__file__).resolve().parents[1], exclude=("benchmarks/results",))
 
 
 def write_results(name: str, args: dict, tables: str, data: dict) -> Path:

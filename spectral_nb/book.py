@@ -36,6 +36,10 @@ CHAPTERS: tuple[str, ...] = (
 
 _TRUE = {"1", "true", "yes", "on"}
 
+#: Where :func:`run_book` records how long each chapter took, by mode (relative to the project root;
+#: the chapters' "Runtime" lines and the README quote it).
+TIMINGS_FILE = "docs/book_timings.json"
+
 #: The kernel every chapter names, exactly as ipykernel's ``python3`` kernel describes itself: a
 #: notebook whose stored kernelspec differs (e.g. display name "Python 3") is changed by JupyterLab as
 #: soon as it opens, and shows as modified before the reader has touched it.
@@ -282,5 +286,26 @@ def run_book(quick: bool = False, chapters: Sequence[str] | None = None, cell_ti
         clean_notebook(nb, root)
         nbformat.write(nb, out_dir / name)
         timings.append((name, seconds))
+        record_timing(root, name, seconds, quick)
         print(f"  {name}: {seconds:.1f} s", flush=True)
     return timings
+
+
+def record_timing(root: Path, chapter: str, seconds: float, quick: bool) -> Path:
+    """Note in :data:`TIMINGS_FILE` that ``chapter`` ran in ``seconds`` (quick or full mode), with the
+    commit and the date; the other chapters' and the other mode's entries stay. Returns the file."""
+    import datetime
+    import json
+
+    from spectral_nb import files
+
+    path = Path(root) / TIMINGS_FILE
+    try:
+        table = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path} is not the JSON that run_book writes ({err}); move it away and rerun") from None
+    # the book run rewrites the notebooks and this file: neither makes the commit "dirty"
+    commit = files.git_commit(root, exclude=("notebooks", TIMINGS_FILE))
+    table.setdefault("quick" if quick else "full", {})[chapter] = {
+        "seconds": round(seconds, 1), "commit": commit, "date": datetime.date.today().isoformat()}
+    return files.write_json(path, {mode: dict(sorted(table[mode].items())) for mode in sorted(table)})

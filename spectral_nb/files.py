@@ -74,3 +74,20 @@ def write_csv(path: str | Path, columns: Sequence[str], rows: Iterable[Mapping])
 
 
 __all__ = ["MissingInputError", "temp_beside", "atomic_path", "write_text", "write_json", "write_csv"]
+
+
+def git_commit(root: str | Path, exclude: Sequence[str] = ()) -> str:
+    """The HEAD commit (short) of the git checkout at ``root``, with ``+dirty`` when tracked files differ
+    from it; the paths in ``exclude`` (relative to ``root``: what the run stamping the commit writes
+    itself) do not count. ``"unknown (not a git checkout)"`` outside one or without git."""
+    import subprocess
+
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True,
+                              check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", "."]
+                               + [f":(exclude){path}" for path in exclude], cwd=root,
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown (not a git checkout)"
+    return head + ("+dirty" if dirty else "")

@@ -159,3 +159,24 @@ def test_chapter_run_out_of_order_stops_at_its_first_cell(chapter, first, scratc
     code_cells = [c for c in nb.cells if c.cell_type == "code"]
     ran = [c for c in code_cells if c.get("execution_count")]
     assert len(ran) == 1 and ran[0] is code_cells[0], "it must stop in the first code cell"
+
+
+def test_run_book_records_each_chapters_time_by_mode(tmp_path):
+    """``record_timing`` keeps one entry per chapter and mode (seconds, commit, date): a second run of
+    a chapter replaces its entry, other chapters' and the other mode's stay; a damaged file is refused."""
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    book.record_timing(tmp_path, "04_model_building.ipynb", 483.04, quick=False)
+    book.record_timing(tmp_path, "01_dataset_inspection.ipynb", 46.0, quick=False)
+    book.record_timing(tmp_path, "04_model_building.ipynb", 61.26, quick=True)
+    path = book.record_timing(tmp_path, "04_model_building.ipynb", 470.0, quick=False)
+    table = json.loads(path.read_text())
+    assert path == tmp_path / book.TIMINGS_FILE
+    assert {mode: {ch: e["seconds"] for ch, e in chapters.items()} for mode, chapters in table.items()} == {
+        "full": {"01_dataset_inspection.ipynb": 46.0, "04_model_building.ipynb": 470.0},
+        "quick": {"04_model_building.ipynb": 61.3}}
+    assert table["full"]["01_dataset_inspection.ipynb"]["date"].count("-") == 2
+    assert table["full"]["01_dataset_inspection.ipynb"]["commit"]   # a fresh repository has no HEAD: "unknown ..."
+    path.write_text("{not json")
+    with pytest.raises(ValueError, match="move it away"):
+        book.record_timing(tmp_path, "00_index.ipynb", 1.0, quick=False)
+    assert path.read_text() == "{not json"   # a file we cannot read is left as it was
