@@ -449,3 +449,110 @@ def test_exact_interval_matches_clopper_pearson_and_does_not_collapse_at_100_per
     assert boot.low == boot.high == 1.0 and full.low < 0.97  # the bootstrap collapses, the exact interval does not
     with pytest.raises(ValueError, match="successes"):
         exact_interval(11, 10)
+
+
+# --------------------------------------------------------------------------- robustness sweeps
+
+
+def _lit_strips(n=4, seed=0):
+    rng = np.random.default_rng(seed)
+    strips = rng.integers(5, 30, (n, *STRIP_SHAPE)).astype(np.uint8)
+    strips[:, :, 150:170] = [200, 120, 60]   # a lit band of columns, warm-coloured
+    return strips
+
+
+def test_every_perturbation_leaves_the_strips_as_they_are_at_its_nominal_level():
+    strips = _lit_strips()
+    for p in analysis.PERTURBATIONS:
+        assert p.nominal in p.levels, p.name
+        out = p.apply(strips, p.nominal, np.random.default_rng(0))
+        assert out.dtype == np.uint8 and np.array_equal(out, strips), p.name
+
+
+def test_perturbations_change_the_strips_as_a_camera_and_a_crop_would():
+    strips = _lit_strips()
+    by_name = {p.name: p for p in analysis.PERTURBATIONS}
+    rng = np.random.default_rng(1)
+    # exposure: twice the light, clipped at full scale
+    brighter = by_name["exposure"].apply(strips, 2.0, rng)
+    assert np.array_equal(brighter[:, :, 150:170], np.broadcast_to([255, 240, 120], (4, 15, 20, 3)))
+    assert np.array_equal(brighter[:, :, :100], strips[:, :, :100] * 2)
+    # noise: zero-mean with the sigma asked for (away from the clipping at 0 and 255)
+    grey = np.full((8, *STRIP_SHAPE), 128, np.uint8)
+    noisy = by_name["noise"].apply(grey, 8.0, rng).astype(float) - 128
+    assert abs(noisy.mean()) < 0.1 and noisy.std() == pytest.approx(8.0, rel=0.02)
+    # white balance: red up by f, green kept, blue down by f
+    warm = by_name["white balance"].apply(grey, 1.25, rng)
+    assert warm[0, 0, 0].tolist() == [160, 128, 102]
+    # shift: the band moves by that many columns
+    moved = by_name["shift"].apply(strips, 48.0, rng)
+    assert np.array_equal(moved[:, :, 198:218], strips[:, :, 150:170])
+    # window: a stretch about the centre (239.5) moves column 150 to 239.5 - 89.5 * 1.25
+    stretched = by_name["window"].apply(strips, 1.25, rng)
+    assert stretched[0, 0, 128].tolist() == [200, 120, 60] and stretched[0, 0, 125].max() < 100
+    # box height: the band squeezed into the middle rows, the strip's darkest 1% around it; the row
+    # mean (what the model reads) is the band's mean / ratio plus the background's share
+    tall = by_name["box height"].apply(strips, 3.0, rng)
+    assert np.array_equal(tall[:, 5:10, 150:170], strips[:, 5:10, 150:170])
+    background = np.percentile(strips.reshape(4, -1, 3), 1, axis=1)
+    assert np.abs(tall[:, [0, 1, 2, 3, 4, 10, 11, 12, 13, 14]].astype(float) - background[:, None, None, :]).max() <= 0.5
+    expected = strips[:, :, 160].astype(float).mean(axis=1) / 3 + background * 2 / 3
+    assert np.abs(tall[:, :, 160].astype(float).mean(axis=1) - expected).max() < 1.0
+
+
+def test_the_trained_ranges_are_what_the_book_augmentations_draw():
+    """The shaded "trained range" of each panel is the range chapter 04's augmentations cover."""
+    from spectral_nb import records
+
+    by_name = {p.name: p for p in analysis.PERTURBATIONS}
+    grey = np.full((3000, *STRIP_SHAPE), 100, np.uint8)
+    gain = records.augment_images(grey, 4, "gain").numpy()[:, 0, 0, 0] / 100.0
+    low, high = by_name["exposure"].trained
+    assert gain.min() >= low - 0.01 and gain.max() <= high + 0.01
+    assert gain.min() < low + 0.02 and gain.max() > high - 0.03   # both ends reached
+    red_gain = records.augment_images(grey, 5, "white_balance").numpy()[:, 0, 0, 0] / 100.0
+    low, high = by_name["white balance"].trained
+    assert red_gain.min() >= low - 0.01 and red_gain.max() <= high + 0.01
+    assert red_gain.min() < low + 0.02 and red_gain.max() > high - 0.02
+    noise = records.augment_images(grey, 6, "noise").numpy().astype(float) - 100
+    sigmas = noise.reshape(len(grey), -1).std(axis=1)
+    assert sigmas.max() <= by_name["noise"].trained[1] * 1.02 and sigmas.max() > by_name["noise"].trained[1] * 0.95
+    options = records.BOOK_AUGMENT_OPTIONS
+    assert by_name["shift"].trained == (-options["max_shift_px"], options["max_shift_px"])
+    assert by_name["window"].trained == pytest.approx((1 - options["max_stretch"], 1 + options["max_stretch"]))
+
+
+class _LineSideModel:
+    """Stands in for a Keras model: class 0 when the strip's brightest column lies left of the middle, else 1."""
+
+    def predict_on_batch(self, strips):
+        brightest = np.asarray(strips, np.float32).mean(axis=(1, 3)).argmax(axis=1)
+        probs = np.full((len(strips), NUM_CLASSES), 0.01, np.float32)
+        probs[np.arange(len(strips)), (brightest >= 240).astype(int)] = 0.94
+        return probs
+
+
+def test_robustness_sweep_on_a_model_with_a_known_answer():
+    """A line at column 200 (class 0) and one at 280 (class 1): a shift of 48 columns or more carries one
+    of them across the middle, a stretch about the centre never does, and exposure, noise, white balance
+    and a taller box leave the brightest column where it was."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    strips = np.zeros((2, *STRIP_SHAPE), np.uint8)
+    strips[0, :, 198:203] = 250
+    strips[1, :, 278:283] = 250
+    sweep = analysis.robustness_sweep(_LineSideModel(), strips, np.array([0, 1]), seed=3)
+    assert list(sweep) == [p.name for p in analysis.PERTURBATIONS]
+    shift = dict(sweep["shift"])
+    assert shift[0.0] == 1.0 and all(shift[s] == 0.5 for s in (-144.0, -96.0, -48.0, 48.0, 96.0, 144.0))
+    for name in ("exposure", "noise", "white balance", "window", "box height"):
+        assert all(accuracy == 1.0 for _, accuracy in sweep[name]), (name, sweep[name])
+    assert sweep == analysis.robustness_sweep(_LineSideModel(), strips, np.array([0, 1]), seed=3)
+    assert "shift" in analysis.sweep_table(sweep)
+    fig = analysis.plot_robustness(sweep, chance=1 / NUM_CLASSES)
+    titles = [ax.get_title() for ax in fig.axes if ax.get_visible()]
+    assert titles == [p.name for p in analysis.PERTURBATIONS]
+    assert all(ax.get_ylabel() == "accuracy" and ax.get_xlabel() for ax in fig.axes if ax.get_visible())
+    with pytest.raises(ValueError, match="one per strip"):
+        analysis.robustness_sweep(_LineSideModel(), strips, np.array([0, 1, 1]))

@@ -8,11 +8,12 @@ One subpackage, one module per seam, every name importable from ``spectral_nb.an
 - :mod:`~spectral_nb.analysis.confidence`: reliability, the "unknown" threshold, warp votes;
 - :mod:`~spectral_nb.analysis.baselines`: the reference-profile and linear baselines;
 - :mod:`~spectral_nb.analysis.figures`: chapter 05's figures and saliency;
-- :mod:`~spectral_nb.analysis.photos`: classifying a reader's own photo.
+- :mod:`~spectral_nb.analysis.photos`: classifying a reader's own photo;
+- :mod:`~spectral_nb.analysis.robustness`: accuracy with one factor of the photo changed at a time.
 
 Everything that counts is plain NumPy (SciPy for the exact interval and the linear fit).
 TensorFlow is imported only inside the functions that run a model (saliency, warp voting over
-shifted and stretched views, classifying a photo).
+shifted and stretched views, classifying a photo, robustness sweeps).
 
 Conventions: labels are class indices ``0..NUM_CLASSES-1``; :data:`UNKNOWN` (``-1``) marks a
 prediction the model declined to make. Probabilities are ``(N, 7)`` float arrays whose rows sum
@@ -31,6 +32,7 @@ from spectral_nb.analysis.metrics import (UNKNOWN, ClassMetrics, Evaluation, Int
                                           normalise_rows)
 from spectral_nb.analysis.photos import (classify_photo, classify_strip, classify_upload, photo_from_bytes,
                                          plot_classification)
+from spectral_nb.analysis.robustness import PERTURBATIONS, Perturbation, plot_robustness, robustness_sweep, sweep_table
 
 __all__ = [
     "UNKNOWN", "ClassMetrics", "Evaluation", "Interval", "bootstrap_metric", "class_metrics", "comparison_table",
@@ -42,4 +44,5 @@ __all__ = [
     "CLASS_ELEMENTS", "column_saliency", "plot_confusion_matrix", "plot_metric_table", "plot_misclassified",
     "plot_model_comparison", "plot_reliability", "plot_saliency", "plot_top_probability", "saliency",
     "classify_photo", "classify_strip", "classify_upload", "photo_from_bytes", "plot_classification",
+    "PERTURBATIONS", "Perturbation", "plot_robustness", "robustness_sweep", "sweep_table",
 ]
