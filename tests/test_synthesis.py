@@ -111,7 +111,7 @@ def test_photo_folder_refuses_foreign_files_and_reuses_its_own(tmp_path):
     mine = folder / "my_notes.txt"
     mine.write_text("not a photo")
     counts = (1, 0, 0, 0, 0, 0, 0)
-    with pytest.raises(FileExistsError, match="overwrite=True"):
+    with pytest.raises(FileExistsError, match=r"holds 1 file\(s\) that this function did not write \(e\.g\. .*my_notes\.txt\).*overwrite=True"):
         synthesis.generate_photo_folder(folder, counts, seed=1)
     assert mine.read_text() == "not a photo"
     # overwrite=True writes the dataset but leaves the user's file alone
@@ -124,7 +124,7 @@ def test_photo_folder_refuses_foreign_files_and_reuses_its_own(tmp_path):
     assert synthesis.generate_photo_folder(clean, counts, seed=1) == labels
     assert labels.stat().st_mtime_ns == stamp
     # a different recipe in a folder of generated files is refused without overwrite=True
-    with pytest.raises(FileExistsError):
+    with pytest.raises(FileExistsError, match=r"another dataset \(3 file\(s\) made with other counts or another seed\)"):
         synthesis.generate_photo_folder(clean, counts, seed=2)
     # the same recipe from an older generator version is made again, without asking
     recipe = clean / "synthesis.json"
@@ -134,7 +134,7 @@ def test_photo_folder_refuses_foreign_files_and_reuses_its_own(tmp_path):
     # ... but not when the folder also holds a file of the user's
     recipe.write_text(recipe.read_text().replace(f'"{synthesis.GENERATOR_VERSION}"', '"0"'))
     (clean / "mine.txt").write_text("keep")
-    with pytest.raises(FileExistsError):
+    with pytest.raises(FileExistsError, match=r"holds 1 file\(s\) that this function did not write \(e\.g\. .*mine\.txt\)"):
         synthesis.generate_photo_folder(clean, counts, seed=1)
     assert (clean / "mine.txt").read_text() == "keep"
 

@@ -46,8 +46,9 @@ def _as_file_list(files) -> list[str]:
 def parse_batch(serialized):
     """Parse a batch of serialised records: ``(uint8 (B, 15, 480, 3), int64 (B,))`` tensors.
 
-    Parsing after batching is 1.7x as fast as record by record at batch 256 and 1.1x at batch 64
-    (``benchmarks/results/records.md``; docs/sources.md#batch-parsing-of-tfrecords).
+    Parsing after batching measured 1.1x to 1.7x as fast as record by record, at batch 64 and 256
+    (``benchmarks/results/records.md``; which size is faster changed between runs: docs/sources.md,
+    "Batch parsing of TFRecords").
     """
     import tensorflow as tf
 

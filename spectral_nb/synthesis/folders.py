@@ -169,11 +169,13 @@ def generate_photo_folder(out_dir: str | Path, counts: Sequence[int], seed: int,
                     and {k: v for k, v in old_recipe.items() if k != "version"}
                     == {k: v for k, v in signature.items() if k != "version"})
         if not overwrite and not outdated:
-            example = foreign[0] if foreign else existing[0]
+            if foreign:
+                held = f"{len(foreign)} file(s) that this function did not write (e.g. {foreign[0]})"
+            else:
+                held = f"another dataset ({len(existing)} file(s) made with other counts or another seed)"
             raise FileExistsError(
-                f"{out_dir} already holds {len(existing)} file(s) that are not this dataset (e.g. {example}); "
-                "choose an empty folder, or pass overwrite=True to replace the generated files "
-                "(files you made are never deleted)"
+                f"{out_dir} already holds {held}; choose an empty folder, or pass overwrite=True to replace "
+                "the generated files (files you made are never deleted)"
             )
         for p in made_by_us:  # only what an earlier run of this function wrote
             if p.exists() and p.is_file():
