@@ -283,12 +283,56 @@ def run_book(quick: bool = False, chapters: Sequence[str] | None = None, cell_ti
                                 resources={"metadata": {"path": str(nb_dir)}})
         client.execute()
         seconds = time.perf_counter() - start
+        record_timing(root, name, seconds, quick)
+        if not quick:
+            fill_runtime(nb, name, root)   # the chapter states the time it just took
         clean_notebook(nb, root)
         nbformat.write(nb, out_dir / name)
         timings.append((name, seconds))
-        record_timing(root, name, seconds, quick)
         print(f"  {name}: {seconds:.1f} s", flush=True)
+    index = nb_dir / CHAPTERS[0]
+    if not quick and index.exists():   # the index states the whole book's time: now every chapter has run
+        nb = nbformat.read(index, as_version=4)
+        if fill_runtime(nb, CHAPTERS[0], root):
+            nbformat.write(nb, index)
     return timings
+
+
+def runtime_words(seconds: float) -> str:
+    """A run time as the chapters say it: "under a minute", "about a minute", "about 8 minutes"."""
+    minutes = round(seconds / 60)
+    if seconds < 60:
+        return "under a minute"
+    return "about a minute" if minutes == 1 else f"about {minutes} minutes"
+
+
+def runtime_sentence(chapter: str, table: Mapping[str, Mapping[str, Mapping]]) -> str:
+    """The ``**Runtime**`` line of ``chapter``'s first cell, from a :data:`TIMINGS_FILE` table (the
+    index, ``00_index.ipynb``, gets the whole book's); a mode the table lacks reads "not yet measured"."""
+    def words(mode: str) -> str:
+        entries = table.get(mode, {})
+        if chapter == CHAPTERS[0]:
+            if not all(name in entries for name in CHAPTERS):
+                return "not yet measured"
+            return runtime_words(sum(entries[name]["seconds"] for name in CHAPTERS))
+        return runtime_words(entries[chapter]["seconds"]) if chapter in entries else "not yet measured"
+
+    what = "the whole book" if chapter == CHAPTERS[0] else "this chapter"
+    return (f"**Runtime** of {what}: {words('full')} in full mode, {words('quick')} in quick mode, on two CPU "
+            f"cores (measured by `make book` and `make book-quick`; `{TIMINGS_FILE}`).")
+
+
+def fill_runtime(nb, chapter: str, root: Path) -> bool:
+    """Rewrite the ``**Runtime**`` line of the notebook's first cell from :data:`TIMINGS_FILE`; True if it changed."""
+    import json
+
+    path = Path(root) / TIMINGS_FILE
+    table = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    first = nb.cells[0]
+    lines = first.source.split("\n")
+    new = [runtime_sentence(chapter, table) if line.startswith("**Runtime**") else line for line in lines]
+    first.source = "\n".join(new)
+    return new != lines
 
 
 def record_timing(root: Path, chapter: str, seconds: float, quick: bool) -> Path:

@@ -128,7 +128,7 @@ def _compact_head(profile, seeds: Iterator[int], dropout: float, seed: int, widt
       columns): receptive field about 170 px, enough for line groups and continuum slopes.
       Pooling rather than dilation widens it: dilated Conv1D measured 1.5x slower on CPU;
     - global average and max pooling: position-free features, since line positions move between
-      spectroscopes (and the training pipeline flips strips left-right).
+      spectroscopes (and chapter 04's shift and stretch augmentations move them on purpose).
     """
     # over the columns and (for a colour profile) the channels together: the ratios between R, G and
     # B, i.e. the colours, survive

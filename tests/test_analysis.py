@@ -556,3 +556,8 @@ def test_robustness_sweep_on_a_model_with_a_known_answer():
     assert all(ax.get_ylabel() == "accuracy" and ax.get_xlabel() for ax in fig.axes if ax.get_visible())
     with pytest.raises(ValueError, match="one per strip"):
         analysis.robustness_sweep(_LineSideModel(), strips, np.array([0, 1, 1]))
+    # the confusion at one level: moved 48 columns right, the class-0 line is called class 1
+    cm = analysis.perturbed_confusion(_LineSideModel(), strips, np.array([0, 1]), "shift", 48.0)
+    assert cm.shape == (NUM_CLASSES, NUM_CLASSES) and cm[0, 1] == 1 and cm[1, 1] == 1 and cm.sum() == 2
+    with pytest.raises(ValueError, match="no factor 'focus'"):
+        analysis.perturbed_confusion(_LineSideModel(), strips, np.array([0, 1]), "focus", 1.0)

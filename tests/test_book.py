@@ -180,3 +180,60 @@ def test_run_book_records_each_chapters_time_by_mode(tmp_path):
     with pytest.raises(ValueError, match="move it away"):
         book.record_timing(tmp_path, "00_index.ipynb", 1.0, quick=False)
     assert path.read_text() == "{not json"   # a file we cannot read is left as it was
+
+
+def _stated_minutes(words: str) -> float | None:
+    """"under a minute" -> 0, "about a minute" -> 1, "about 8 minutes" -> 8; None for "not yet measured"."""
+    if words == "not yet measured":
+        return None
+    if words == "under a minute":
+        return 0.0
+    if words == "about a minute":
+        return 1.0
+    number = words.removeprefix("about ").removesuffix(" minutes")
+    assert number.isdigit(), f"runtime words {words!r} are not runtime_words'"
+    return float(number)
+
+
+@pytest.mark.parametrize("name", book.CHAPTERS)
+def test_every_chapter_states_its_runtime_as_measured(name):
+    """Each chapter's first cell says how long it runs in full and quick mode (the index: the whole
+    book), and the times agree with what `make book` and `make book-quick` last measured
+    (docs/book_timings.json) within a minute or a quarter, whichever is more (runs differ a little)."""
+    import re
+
+    table = json.loads((ROOT / book.TIMINGS_FILE).read_text())
+    first = "".join(json.loads((NOTEBOOKS / name).read_text())["cells"][0]["source"])
+    lines = [line for line in first.splitlines() if line.startswith("**Runtime**")]
+    assert len(lines) == 1, f"{name}: the first cell needs one **Runtime** line, as book.runtime_sentence writes it"
+    found = re.search(r": (.+) in full mode, (.+) in quick mode, on two CPU cores", lines[0])
+    assert found, lines[0]
+    for mode, words in zip(("full", "quick"), found.groups()):
+        entries = table[mode]
+        chapters = book.CHAPTERS if name == book.CHAPTERS[0] else (name,)
+        assert all(ch in entries for ch in chapters), f"{book.TIMINGS_FILE} has no {mode}-mode time for {chapters}"
+        measured = sum(entries[ch]["seconds"] for ch in chapters) / 60
+        stated = _stated_minutes(words)
+        assert stated is not None, f"{name}: {mode}-mode runtime not yet measured; run make book / make book-quick"
+        if stated == 0:
+            assert measured < 1.5, (name, mode, words, measured)
+        else:
+            assert abs(stated - measured) <= max(1.0, 0.25 * measured), (name, mode, words, measured)
+
+
+def test_runtime_sentence_is_what_fill_runtime_writes(tmp_path):
+    """``runtime_sentence`` from a table: a chapter's own times, the index the sum; a missing mode says so;
+    ``fill_runtime`` replaces only the **Runtime** line."""
+    table = {"full": {name: {"seconds": 30.0} for name in book.CHAPTERS}}
+    table["full"]["04_model_building.ipynb"] = {"seconds": 483.0}
+    assert book.runtime_sentence("04_model_building.ipynb", table).startswith(
+        "**Runtime** of this chapter: about 8 minutes in full mode, not yet measured in quick mode, on two CPU cores")
+    assert "the whole book: about 12 minutes in full mode" in book.runtime_sentence("00_index.ipynb", table)
+    assert book.runtime_words(59) == "under a minute" and book.runtime_words(80) == "about a minute"
+    (tmp_path / "docs").mkdir()
+    (tmp_path / book.TIMINGS_FILE).write_text(json.dumps(table))
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# 04\n\nintro\n\n**Runtime**: old\n\n**Reads** x")])
+    assert book.fill_runtime(nb, "04_model_building.ipynb", tmp_path)
+    assert nb.cells[0].source.split("\n")[:3] == ["# 04", "", "intro"]
+    assert nb.cells[0].source.endswith("\n\n**Reads** x") and "about 8 minutes in full mode" in nb.cells[0].source
+    assert not book.fill_runtime(nb, "04_model_building.ipynb", tmp_path)   # already up to date

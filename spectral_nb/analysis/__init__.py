@@ -32,7 +32,8 @@ from spectral_nb.analysis.metrics import (UNKNOWN, ClassMetrics, Evaluation, Int
                                           normalise_rows)
 from spectral_nb.analysis.photos import (classify_photo, classify_strip, classify_upload, photo_from_bytes,
                                          plot_classification)
-from spectral_nb.analysis.robustness import PERTURBATIONS, Perturbation, plot_robustness, robustness_sweep, sweep_table
+from spectral_nb.analysis.robustness import (PERTURBATIONS, Perturbation, perturbed_confusion, plot_robustness,
+                                             robustness_sweep, sweep_table)
 
 __all__ = [
     "UNKNOWN", "ClassMetrics", "Evaluation", "Interval", "bootstrap_metric", "class_metrics", "comparison_table",
@@ -44,5 +45,5 @@ __all__ = [
     "CLASS_ELEMENTS", "column_saliency", "plot_confusion_matrix", "plot_metric_table", "plot_misclassified",
     "plot_model_comparison", "plot_reliability", "plot_saliency", "plot_top_probability", "saliency",
     "classify_photo", "classify_strip", "classify_upload", "photo_from_bytes", "plot_classification",
-    "PERTURBATIONS", "Perturbation", "plot_robustness", "robustness_sweep", "sweep_table",
+    "PERTURBATIONS", "Perturbation", "perturbed_confusion", "plot_robustness", "robustness_sweep", "sweep_table",
 ]

@@ -15,6 +15,7 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 
 from spectral_nb.analysis.confidence import predict_proba, warp_strips
+from spectral_nb.analysis.metrics import confusion_matrix
 from spectral_nb import check_labels, check_strips
 
 
@@ -97,21 +98,32 @@ PERTURBATIONS: tuple[Perturbation, ...] = (
 )
 
 
+def perturbed_confusion(model, strips: np.ndarray, labels: np.ndarray, name: str, level: float, seed: int = 0,
+                        perturbations: Sequence[Perturbation] = PERTURBATIONS, batch_size: int = 256) -> np.ndarray:
+    """The confusion matrix ``(7, 7)`` (rows true, columns predicted) of the model on ``strips`` changed
+    by the factor ``name`` at ``level``; the noise drawn as :func:`robustness_sweep` draws it."""
+    strips = check_strips(strips)
+    labels = check_labels(labels, n=len(strips))
+    names = [p.name for p in perturbations]
+    if name not in names:
+        raise ValueError(f"no factor {name!r} in the sweep; the factors are {', '.join(names)}")
+    k = names.index(name)
+    changed = perturbations[k].apply(strips, float(level), np.random.default_rng([seed, k]))
+    predicted = predict_proba(model, changed, batch_size).argmax(axis=1)
+    return confusion_matrix(labels, predicted)
+
+
 def robustness_sweep(model, strips: np.ndarray, labels: np.ndarray,
                      perturbations: Sequence[Perturbation] = PERTURBATIONS, seed: int = 0,
                      batch_size: int = 256) -> dict[str, list[tuple[float, float]]]:
     """``{factor name: [(level, accuracy), ...]}``: the model's accuracy on ``strips`` changed by each
     factor at each of its levels, the others left as they are. ``seed`` fixes the noise."""
-    strips = check_strips(strips)
-    labels = check_labels(labels, n=len(strips))
     results: dict[str, list[tuple[float, float]]] = {}
-    for k, perturbation in enumerate(perturbations):
+    for perturbation in perturbations:
         rows = []
         for level in perturbation.levels:
-            rng = np.random.default_rng([seed, k])
-            changed = perturbation.apply(strips, float(level), rng)
-            predicted = predict_proba(model, changed, batch_size).argmax(axis=1)
-            rows.append((float(level), float(np.mean(predicted == labels))))
+            cm = perturbed_confusion(model, strips, labels, perturbation.name, level, seed, perturbations, batch_size)
+            rows.append((float(level), float(np.trace(cm) / cm.sum())))
         results[perturbation.name] = rows
     return results
 
