@@ -720,3 +720,18 @@ def test_chapter_04_writes_out_the_input_chain_of_make_dataset(small_file):
             assert np.array_equal(a, c) and np.array_equal(b, d)
     first = names["read_records"](path, 32)
     assert np.array_equal(np.concatenate([a for a, _ in first]), images)
+
+
+def test_chapter_03_builds_the_example_that_encode_example_builds():
+    """Chapter 03's ``strip_example`` (the tf.train.Example written out) serialises to the same bytes as
+    ``records.encode_example`` for any strip, label and name."""
+    cells = json.loads((Path(__file__).resolve().parents[1] / "notebooks" / "03_tfrecord_creation.ipynb").read_text())["cells"]
+    source = next("".join(c["source"]) for c in cells if c["cell_type"] == "code" and "def strip_example(" in "".join(c["source"]))
+    names = {"tf": tf}
+    exec(source[:source.index("\nserialized = ")], names)
+    images, labels, filenames = fake_strips([1, 1, 0, 0, 1, 0, 1], seed=4)
+    for image, label, name in zip(images, labels, filenames):
+        ours = names["strip_example"](image, label, name).SerializeToString(deterministic=True)
+        assert ours == records.encode_example(image, label, name)
+    odd = names["strip_example"](images[0], 6, "ünïcode name.png").SerializeToString(deterministic=True)
+    assert odd == records.encode_example(images[0], 6, "ünïcode name.png")
