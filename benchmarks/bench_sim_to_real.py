@@ -29,6 +29,7 @@ import numpy as np  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from spectral_nb import CLASS_NAMES, NUM_CLASSES, analysis, records, synthesis  # noqa: E402
+from spectral_nb import model as book_model  # noqa: E402
 from results_io import real_dev_strips, write_results  # noqa: E402
 
 GEOMETRIC = ("shift", "stretch")
@@ -61,6 +62,21 @@ for _lever in records.PHOTOMETRIC_AUGMENTATIONS:
                                          dict(records.BOOK_AUGMENT_OPTIONS), {})
 #: The configurations ``--ablate`` adds.
 ABLATION_CONFIGS = tuple(name for name in CONFIGS if name not in DEFAULT_CONFIGS)
+#: ``--book-ablation``: the book's recipe with one of chapter 04's choices undone (no augmentation at all;
+#: the grey profile, the compact model at the colour model's width; class weights on the photos once
+#: each instead of over-sampling), run beside the recipe itself.
+BOOK_ABLATION_CONFIGS = ("book without augmentation", "book on the grey profile", "book with class weights, not over-sampled")
+CONFIGS["book without augmentation"] = ("colour", (), {}, {})
+CONFIGS["book on the grey profile"] = ("compact", records.BOOK_AUGMENTATIONS, dict(records.BOOK_AUGMENT_OPTIONS),
+                                       {"width": book_model.COLOUR_WIDTH})
+CONFIGS["book with class weights, not over-sampled"] = ("colour", records.BOOK_AUGMENTATIONS,
+                                                        dict(records.BOOK_AUGMENT_OPTIONS), {"class_weights": True})
+
+
+def once_each(names) -> np.ndarray:
+    """Indices of the first strip of each photo name, in order: an over-sampled training split without its copies."""
+    _, first = np.unique(np.asarray(names), return_index=True)
+    return np.sort(first)
 
 
 def synthetic_splits(per_class: int, seed: int):
@@ -72,7 +88,7 @@ def synthetic_splits(per_class: int, seed: int):
 
 
 def record_splits(records_dir: Path):
-    """``(x_train, y_train, x_val, y_val, x_test, y_test)`` from chapter 03's records in ``records_dir``
+    """``(x_train, y_train, x_val, y_val, x_test, y_test, train photo names)`` from chapter 03's records in ``records_dir``
     (``synthetic_train``, ``synthetic_vali`` and ``synthetic_test``: synthetic photos cut by chapter 02, the
     training split over-sampled), i.e. exactly what chapter 04 trains and tests the book's model on."""
     files = {s: Path(records_dir) / f"synthetic_{s}.tfrecords" for s in ("train", "vali", "test")}
@@ -80,10 +96,10 @@ def record_splits(records_dir: Path):
     if missing:
         raise SystemExit(f"--records: {missing[0]} is missing: run the book first (`make book`), which writes chapter "
                          "03's records there")
-    x_train, y_train, _ = records.load_examples(files["train"])
+    x_train, y_train, names_train = records.load_examples(files["train"])
     x_val, y_val, _ = records.load_examples(files["vali"])
     x_test, y_test, _ = records.load_examples(files["test"])
-    return x_train, y_train, x_val, y_val, x_test, y_test
+    return x_train, y_train, x_val, y_val, x_test, y_test, names_train
 
 
 def photo_counts(scale: float = 1.0) -> tuple[int, ...]:
@@ -92,7 +108,7 @@ def photo_counts(scale: float = 1.0) -> tuple[int, ...]:
 
 
 def photo_splits(seed: int, scale: float = 1.0):
-    """``(x_train, y_train, x_val, y_val, x_test, y_test)`` made as the book makes them, from a photo seed of its own:
+    """``(x_train, y_train, x_val, y_val, x_test, y_test, train photo names)`` made as the book makes them, from a photo seed of its own:
     chapter 01's photos (``NNSIC_PHOTO_COUNTS`` times ``scale``, generator seed 1000 + ``seed``), cut by chapter 02
     with the default parameters, split and over-sampled by chapter 03 (``records.make_splits``, seed
     ``seed``); the book itself uses photo seed 42 and split seed 42."""
@@ -104,17 +120,17 @@ def photo_splits(seed: int, scale: float = 1.0):
         preprocessing.preprocess_folder(photos, strips)
         images, labels, names = records.read_strip_folder(strips)
     splits = records.make_splits(images, labels, names, seed=seed)
-    return tuple(a for s in records.SPLITS for a in (splits[s].images, splits[s].labels))
+    return (*(a for s in records.SPLITS for a in (splits[s].images, splits[s].labels)), splits["train"].filenames)
 
 
 def train(x_train, y_train, x_val, y_val, epochs: int, seed: int, augment, kind: str = "colour", patience: int = 12,
-          augment_options: dict | None = None, width: int | None = None, lr_patience: int | None = 3):
+          augment_options: dict | None = None, width: int | None = None, lr_patience: int | None = 3,
+          class_weight: dict | None = None):
     """A model of ``kind`` (filter multiplier ``width``, default the book's) trained as chapter 04 does:
-    early stopping on validation loss after ``patience`` epochs, learning-rate cuts after ``lr_patience``."""
+    early stopping on validation loss after ``patience`` epochs, learning-rate cuts after ``lr_patience``;
+    ``class_weight`` weighs each class in the loss (``records.balanced_class_weights``)."""
     import keras
     import tensorflow as tf
-
-    from spectral_nb import model as book_model, records
 
     keras.utils.set_random_seed(seed)
     train_ds = tf.data.Dataset.from_tensor_slices((x_train, y_train)).shuffle(len(x_train), seed=seed).batch(64)
@@ -125,7 +141,7 @@ def train(x_train, y_train, x_val, y_val, epochs: int, seed: int, augment, kind:
     model = book_model.build_model(kind, seed=seed, width=width)
     with tempfile.TemporaryDirectory() as out_dir:
         book_model.train_model(model, train_ds, val_ds, epochs, out_dir, patience=patience, lr_patience=lr_patience,
-                               verbose=0, seed=seed)
+                               verbose=0, seed=seed, class_weight=class_weight)
     return model
 
 
@@ -151,6 +167,8 @@ def main() -> None:
                         help=f"which of: {'; '.join(CONFIGS)}")
     parser.add_argument("--ablate", action="store_true",
                         help="the book's recipe without each photometric augmentation in turn (adds 7 configurations)")
+    parser.add_argument("--book-ablation", action="store_true",
+                        help="the book's recipe beside it with one choice undone: " + "; ".join(BOOK_ABLATION_CONFIGS))
     parser.add_argument("--model", type=Path, default=None,
                         help="also evaluate a trained .keras file (e.g. OutputModel/spectral_cnn.keras)")
     parser.add_argument("--name", default="sim_to_real", help="results file name under benchmarks/results/")
@@ -159,26 +177,33 @@ def main() -> None:
     if real_path is None:
         return
     x_real, y_real, _ = records.load_examples(real_path)  # used only to report, never to train or to choose
-    if args.ablate:
-        args.configs = list(dict.fromkeys([*args.configs, *ABLATION_CONFIGS]))
-    runs = {name: [] for name in args.configs}
+    # what runs: --configs, then what --ablate and --book-ablation add (the arguments are recorded as given)
+    configs = list(dict.fromkeys([*args.configs, *(ABLATION_CONFIGS if args.ablate else ()),
+                                  *(BOOK_ABLATION_CONFIGS if args.book_ablation else ())]))
+    runs = {name: [] for name in configs}
     ensembles: dict[str, dict] = {}
     # the book's records are the same strips for every seed (only the training's randomness differs): read once
     recorded = record_splits(args.records) if args.records is not None else None
     for seed in args.seeds:
-        x_test = y_test = None  # generate_strips: a validation set only
+        x_test = y_test = names_train = None  # generate_strips: a validation set only, every strip a photo of its own
         if recorded is not None:
-            x_train, y_train, x_val, y_val, x_test, y_test = recorded
+            x_train, y_train, x_val, y_val, x_test, y_test, names_train = recorded
         elif args.photos:
-            x_train, y_train, x_val, y_val, x_test, y_test = photo_splits(seed, args.photo_scale)
+            x_train, y_train, x_val, y_val, x_test, y_test, names_train = photo_splits(seed, args.photo_scale)
         else:
             x_train, y_train, x_val, y_val = synthetic_splits(args.per_class, seed)
-        for name in args.configs:
+        for name in configs:
             kind, augment, options, training = CONFIGS[name]
+            x_fit, y_fit, class_weight = x_train, y_train, None
+            if training.get("class_weights"):  # each photo once, every class weighed to count equally
+                keep = once_each(names_train) if names_train is not None else np.arange(len(y_train))
+                x_fit, y_fit = x_train[keep], y_train[keep]
+                class_weight = records.balanced_class_weights(y_fit)
             start = time.perf_counter()
-            model = train(x_train, y_train, x_val, y_val, training.get("epochs", args.epochs), seed, augment, kind,
+            model = train(x_fit, y_fit, x_val, y_val, training.get("epochs", args.epochs), seed, augment, kind,
                           patience=training.get("patience", args.patience), augment_options=options,
-                          width=training.get("width"), lr_patience=training.get("lr_patience", args.lr_patience))
+                          width=training.get("width"), lr_patience=training.get("lr_patience", args.lr_patience),
+                          class_weight=class_weight)
             seconds = time.perf_counter() - start
             val_acc = float((analysis.predict_proba(model, x_val).argmax(1) == y_val).mean())
             test_acc = None if x_test is None else float((analysis.predict_proba(model, x_test).argmax(1) == y_test).mean())
@@ -240,8 +265,6 @@ def main() -> None:
                        f"| {np.median([r['real_acc'] for r in rs]):.3f} |")
     data = {"runs": runs, "ensembles": ensembles}
     if args.model is not None:
-        from spectral_nb import model as book_model
-
         pred = book_model.predict_proba(book_model.load_trained_model(args.model), x_real).argmax(1)
         out.append(f"\n{args.model.name}: real dev accuracy {np.mean(pred == y_real):.3f} "
                    f"({int((pred == y_real).sum())}/{len(y_real)})")

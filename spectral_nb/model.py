@@ -26,7 +26,7 @@ import statistics
 import time
 import warnings
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Mapping
 
 import numpy as np
 import keras
@@ -276,7 +276,8 @@ def training_callbacks(out_dir: str | Path, patience: int = 12, lr_patience: int
 
 
 def train_model(model: keras.Model, train_ds, vali_ds, epochs: int, out_dir: str | Path, patience: int = 12,
-                strategy=None, verbose: int = 2, seed: int = 0, lr_patience: int | None = 3) -> keras.callbacks.History:
+                strategy=None, verbose: int = 2, seed: int = 0, lr_patience: int | None = 3,
+                class_weight: Mapping[int, float] | None = None) -> keras.callbacks.History:
     """Fit on ``train_ds``, keep the weights of the best validation loss; returns the History.
 
     Datasets yield ``(uint8 (B, 15, 480, 3), int (B,))`` batches (see ``records.make_dataset``).
@@ -288,6 +289,8 @@ def train_model(model: keras.Model, train_ds, vali_ds, epochs: int, out_dir: str
     strips (bench_sim_to_real, see the README). An uncompiled model is compiled with
     :func:`compile_model` (under ``strategy.scope()`` when ``strategy`` is given); for training on
     several devices build it with :func:`build_and_compile` so its variables live in the strategy.
+    ``class_weight`` (e.g. ``records.balanced_class_weights``) weighs each class's strips in the loss, the
+    alternative to over-sampling (the book over-samples; ``bench_sim_to_real --book-ablation`` compares).
     """
     if epochs < 1:
         raise ValueError(f"epochs must be at least 1, not {epochs!r}")
@@ -312,7 +315,7 @@ def train_model(model: keras.Model, train_ds, vali_ds, epochs: int, out_dir: str
         warnings.filterwarnings("ignore", message=".*input ran out of data", category=UserWarning)
         # shuffle=False: the datasets shuffle themselves (fit would ignore True, with a warning)
         return model.fit(train_ds, validation_data=vali_ds, epochs=epochs, callbacks=callbacks, verbose=verbose,
-                         shuffle=False)
+                         shuffle=False, class_weight=None if class_weight is None else dict(class_weight))
 
 
 def save_model(model: keras.Model, path: str | Path) -> Path:

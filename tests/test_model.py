@@ -364,3 +364,21 @@ def test_chapter_04_writes_out_the_training_of_train_model(tmp_path):
     assert type(written.optimizer) is type(packaged.optimizer) is keras.optimizers.Adam
     assert float(written.optimizer.learning_rate) == pytest.approx(float(packaged.optimizer.learning_rate))
     assert written.loss.get_config() == packaged.loss.get_config()
+
+
+@pytest.mark.slow
+def test_train_model_weighs_the_loss_by_class_weight(tmp_path):
+    """``class_weight`` reaches ``fit``: every class weighted 2 doubles the training loss of the same run
+    (Adam's steps do not depend on the gradient's scale, so the two runs train alike)."""
+    import tensorflow as tf
+
+    images, labels = toy_dataset(64)
+
+    def run(class_weight, name):
+        train = tf.data.Dataset.from_tensor_slices((images, labels)).batch(16)
+        vali = tf.data.Dataset.from_tensor_slices((images[:28], labels[:28])).batch(16)
+        return M.train_model(M.build_model("compact", seed=0), train, vali, epochs=1, out_dir=tmp_path / name,
+                             verbose=0, class_weight=class_weight).history["loss"][0]
+
+    plain, doubled = run(None, "plain"), run({k: 2.0 for k in range(NUM_CLASSES)}, "doubled")
+    assert doubled == pytest.approx(2 * plain, rel=1e-3)

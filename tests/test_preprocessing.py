@@ -580,3 +580,19 @@ def test_a_blazing_zero_order_in_a_phone_photo_is_left_out():
     assert report["dispersion"] == "vertical" and not report["flipped"], report
     assert 290 <= y0 <= 325 and 525 <= y1 <= 560, report["box"]  # with the lamp: from about 50
     assert 215 <= x0 <= 232 and 268 <= x1 <= 285, report["box"]  # the lines' rows, not the blaze's 160-280
+
+
+def test_colour_gradients_are_the_dispersion_cue_and_ignore_the_dark_background():
+    """A rainbow band along x on a noisy dark background: the map along x is far the brighter, and the
+    background's colour noise (strong in chromaticity, weak in light) adds nothing to either map."""
+    rng = np.random.default_rng(0)
+    image = rng.uniform(0.0, 0.02, (60, 150, 3))              # dark, with colour noise
+    hue = np.linspace(0, 1, 100)
+    image[25:35, 25:125] = np.stack([hue, 1 - np.abs(2 * hue - 1), 1 - hue], axis=1)[None] * 0.8
+    along_x, along_y = pp.colour_gradients(image)
+    assert along_x.shape == (60, 149) and along_y.shape == (59, 150)
+    assert along_x.sum() > 5 * along_y.sum()
+    assert along_x[:20].max() < 0.01 * along_x.max() and along_y[:20].max() < 0.01 * along_x.max()
+    assert pp.find_dispersion(image)[0] == "horizontal"
+    big = np.repeat(np.repeat(image, 2, axis=0), 2, axis=1)   # over half_above: read at half resolution
+    assert pp.colour_gradients(big)[0].shape == (60, 149)

@@ -735,3 +735,29 @@ def test_chapter_03_builds_the_example_that_encode_example_builds():
         assert ours == records.encode_example(image, label, name)
     odd = names["strip_example"](images[0], 6, "ünïcode name.png").SerializeToString(deterministic=True)
     assert odd == records.encode_example(images[0], 6, "ünïcode name.png")
+
+
+def test_balanced_class_weights_make_every_class_count_alike():
+    """Weight x count is the same for every class (n / 7 each), as over-sampling to equal counts would make it."""
+    labels = np.array([0] * 10 + [1] * 5 + [2, 3, 4, 5, 6] * 2)
+    weights = records.balanced_class_weights(labels)
+    counts = np.bincount(labels)
+    assert sorted(weights) == list(range(NUM_CLASSES))
+    for c in range(NUM_CLASSES):
+        assert weights[c] * counts[c] == pytest.approx(len(labels) / NUM_CLASSES)
+    with pytest.raises(ValueError, match=r"class 6 \(nitrogen\) has no strips"):
+        records.balanced_class_weights(labels[labels != 6])
+
+
+def test_the_benchmarks_class_weight_recipe_trains_on_each_photo_once():
+    """``bench_sim_to_real.once_each`` keeps the first strip of every photo name: the over-sampled
+    training split without its copies."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    import bench_sim_to_real
+
+    names = ["b.jpg", "a.jpg", "b.jpg", "c.jpg", "a.jpg", "b.jpg"]
+    assert bench_sim_to_real.once_each(names).tolist() == [0, 1, 3]
+    kind, augment, options, training = bench_sim_to_real.CONFIGS["book with class weights, not over-sampled"]
+    assert (kind, augment, options, training) == ("colour", records.BOOK_AUGMENTATIONS,
+                                                  dict(records.BOOK_AUGMENT_OPTIONS), {"class_weights": True})
+    assert set(bench_sim_to_real.BOOK_ABLATION_CONFIGS) <= set(bench_sim_to_real.CONFIGS)

@@ -36,7 +36,7 @@ from spectral_nb.preprocessing.params import (ALGORITHM_VERSION, IMAGE_SUFFIXES,
                                               PreprocessParams, load_params, params_digest, save_params)
 from spectral_nb.preprocessing.photo import load_photo
 from spectral_nb.preprocessing.pixels import shrink_photo
-from spectral_nb.preprocessing.dispersion import DispersionPriors, find_dispersion
+from spectral_nb.preprocessing.dispersion import DispersionPriors, colour_gradients, find_dispersion
 from spectral_nb.preprocessing.band import Band, BandPriors, OuterOrderPriors, find_band
 from spectral_nb.preprocessing.blue_side import (ONE_COLOUR_CONFIDENCE, ONE_COLOUR_HUES, ONE_COLOUR_SPREAD, PINK_HUES,
                                                  find_blue_side)
@@ -51,7 +51,7 @@ __all__ = [
     "ALGORITHM_VERSION", "IMAGE_SUFFIXES", "MANIFEST_COLUMNS", "PhotoError", "PreprocessParams", "load_params",
     "params_digest", "save_params", "load_photo", "ONE_COLOUR_CONFIDENCE", "ONE_COLOUR_SPREAD", "ONE_COLOUR_HUES", "PINK_HUES", "Band", "find_band",
     "BandPriors", "OuterOrderPriors", "DispersionPriors",
-    "find_blue_side", "find_dispersion", "shrink_photo", "SCREEN_CAPTURE_SHARE", "find_camera_view", "is_screen_capture", "FRAME_LINES", "blank_frame",
+    "find_blue_side", "colour_gradients", "find_dispersion", "shrink_photo", "SCREEN_CAPTURE_SHARE", "find_camera_view", "is_screen_capture", "FRAME_LINES", "blank_frame",
     "screen_capture_share", "GREY_CHROMA_LEVELS", "box_iou", "cut_strip", "is_grey", "preprocess_photo", "FolderResult",
     "preprocess_folder", "read_labelled_folder", "ORDER_LABELS", "Panel", "crop_preview", "make_panel",
     "orientation_note", "plot_blue_side", "plot_strip_montage",

@@ -38,13 +38,8 @@ def find_dispersion(image: np.ndarray, priors: DispersionPriors = DispersionPrio
     - colour gradient: the chromaticity changes between lit neighbours along the axis.
     - shape: the lit area is usually longer along the axis (not for a single line).
     """
-    small = image
-    if max(small.shape[:2]) > priors.half_above:  # half the resolution reads the global cues as well
-        h, w = small.shape[0] // 2 * 2, small.shape[1] // 2 * 2
-        small = small[:h, :w].reshape(h // 2, 2, w // 2, 2, 3).mean(axis=(1, 3))
-    bright = _brightest(small)
-    lit = np.clip(bright - np.median(bright), 0, None)
-    chroma = small / (small.sum(axis=2, keepdims=True) + 0.05)
+    small = _analysis_image(image, priors)
+    lit, chroma = _lit_and_chroma(small)
     weighted = lit[:, :, None] * chroma
     total = lit.sum() + 1e-9
     mean = weighted.sum(axis=(0, 1)) / total
@@ -55,8 +50,7 @@ def find_dispersion(image: np.ndarray, priors: DispersionPriors = DispersionPrio
         return float((mass * ((means - mean) ** 2).sum(axis=1)).sum() / total)
 
     spread_cue = np.log((spread(0) + 1e-9) / (spread(1) + 1e-9))
-    gx = np.abs(np.diff(chroma, axis=1)).sum(axis=2) * np.minimum(lit[:, 1:], lit[:, :-1])
-    gy = np.abs(np.diff(chroma, axis=0)).sum(axis=2) * np.minimum(lit[1:], lit[:-1])
+    gx, gy = _colour_gradients(lit, chroma)
     gradient_cue = np.log((gx.sum() + 1e-9) / (gy.sum() + 1e-9))
     weights = lit ** 2
     w_total = weights.sum() + 1e-12
@@ -71,3 +65,36 @@ def find_dispersion(image: np.ndarray, priors: DispersionPriors = DispersionPrio
     score = (np.clip(spread_cue, -p.spread_clip, p.spread_clip) + np.clip(gradient_cue, -p.gradient_clip, p.gradient_clip)
              + p.shape_weight * np.clip(shape_cue, -p.shape_clip, p.shape_clip))
     return ("horizontal" if score >= 0 else "vertical"), float(np.tanh(abs(score) / 2))
+
+
+def _analysis_image(image: np.ndarray, priors: DispersionPriors) -> np.ndarray:
+    """The image at the resolution the cues are read at: halved when over ``priors.half_above`` pixels
+    on its long side (the cues are global: as good, 4x faster)."""
+    if max(image.shape[:2]) <= priors.half_above:
+        return image
+    h, w = image.shape[0] // 2 * 2, image.shape[1] // 2 * 2
+    return image[:h, :w].reshape(h // 2, 2, w // 2, 2, 3).mean(axis=(1, 3))
+
+
+def _lit_and_chroma(small: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each pixel's light above the image's median brightness ``(H, W)`` and its chromaticity
+    (R, G, B over their sum, ``(H, W, 3)``)."""
+    bright = _brightest(small)
+    return np.clip(bright - np.median(bright), 0, None), small / (small.sum(axis=2, keepdims=True) + 0.05)
+
+
+def _colour_gradients(lit: np.ndarray, chroma: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Chromaticity change between neighbours along x ``(H, W - 1)`` and along y ``(H - 1, W)``, each
+    weighted by the dimmer neighbour's light: dark pixels, whose colour is noise, count for nothing."""
+    gx = np.abs(np.diff(chroma, axis=1)).sum(axis=2) * np.minimum(lit[:, 1:], lit[:, :-1])
+    gy = np.abs(np.diff(chroma, axis=0)).sum(axis=2) * np.minimum(lit[1:], lit[:-1])
+    return gx, gy
+
+
+def colour_gradients(image: np.ndarray, priors: DispersionPriors = DispersionPriors()) -> tuple[np.ndarray, np.ndarray]:
+    """The maps behind :func:`find_dispersion`'s colour-gradient cue, for a figure: how much the colour
+    changes between neighbouring pixels along x ``(H', W' - 1)`` and along y ``(H' - 1, W')``, weighted by
+    the light of the pixels (the dark background's colour noise counts for nothing), at the resolution
+    the cue reads (``image`` halved above ``priors.half_above`` pixels). The spectrum runs along the
+    axis whose map is the brighter."""
+    return _colour_gradients(*_lit_and_chroma(_analysis_image(image, priors)))

@@ -13,7 +13,7 @@ from typing import Mapping, NamedTuple, Sequence
 import numpy as np
 
 from spectral_nb import files
-from spectral_nb import CLASS_NAMES, NUM_CLASSES, STRIP_SHAPE, check_label
+from spectral_nb import CLASS_NAMES, NUM_CLASSES, STRIP_SHAPE, check_label, check_labels
 from spectral_nb.records.format import SPLITS, _atomic_target, _commit, _gather, _same_bytes, write_records
 
 class Split(NamedTuple):
@@ -177,6 +177,18 @@ def oversample_to_minimum(labels: np.ndarray, minimum: int, seed: int = 0) -> np
             picked += [members] * copies + [rng.choice(members, size=remainder, replace=False)]
     index = np.concatenate(picked)
     return index[rng.permutation(len(index))]
+
+
+def balanced_class_weights(labels: np.ndarray, num_classes: int = NUM_CLASSES) -> dict[int, float]:
+    """``{class: weight}`` that make every class count as much in the loss as the others, the
+    alternative to :func:`oversample_to_minimum`: ``len(labels) / (num_classes * count)`` (scikit-learn's
+    "balanced"), for ``keras.Model.fit(class_weight=...)``. A class without strips is refused."""
+    labels = check_labels(labels, num_classes=num_classes)
+    counts = np.bincount(labels, minlength=num_classes)
+    if (counts == 0).any():
+        missing = ", ".join(f"{c} ({CLASS_NAMES[c]})" for c in np.flatnonzero(counts == 0))
+        raise ValueError(f"class {missing} has no strips: a class weight cannot make up for a class that is absent")
+    return {c: float(len(labels) / (num_classes * counts[c])) for c in range(num_classes)}
 
 
 def make_splits(images: np.ndarray, labels: np.ndarray, filenames: Sequence[str], *,
