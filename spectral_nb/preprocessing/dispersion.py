@@ -85,7 +85,7 @@ def _lit_and_chroma(small: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _colour_gradients(lit: np.ndarray, chroma: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Chromaticity change between neighbours along x ``(H, W - 1)`` and along y ``(H - 1, W)``, each
-    weighted by the dimmer neighbour's light: dark pixels, whose colour is noise, count for nothing."""
+    weighted by the dimmer neighbour's light above the median: dark pixels, whose colour is noise, count for little."""
     gx = np.abs(np.diff(chroma, axis=1)).sum(axis=2) * np.minimum(lit[:, 1:], lit[:, :-1])
     gy = np.abs(np.diff(chroma, axis=0)).sum(axis=2) * np.minimum(lit[1:], lit[:-1])
     return gx, gy
@@ -94,7 +94,7 @@ def _colour_gradients(lit: np.ndarray, chroma: np.ndarray) -> tuple[np.ndarray, 
 def colour_gradients(image: np.ndarray, priors: DispersionPriors = DispersionPriors()) -> tuple[np.ndarray, np.ndarray]:
     """The maps behind :func:`find_dispersion`'s colour-gradient cue, for a figure: how much the colour
     changes between neighbouring pixels along x ``(H', W' - 1)`` and along y ``(H' - 1, W')``, weighted by
-    the light of the pixels (the dark background's colour noise counts for nothing), at the resolution
+    the light of the pixels above the median (the dark background's colour noise counts for little), at the resolution
     the cue reads (``image`` halved above ``priors.half_above`` pixels). The spectrum runs along the
     axis whose map is the brighter."""
     return _colour_gradients(*_lit_and_chroma(_analysis_image(image, priors)))
