@@ -761,3 +761,16 @@ def test_the_benchmarks_class_weight_recipe_trains_on_each_photo_once():
     assert (kind, augment, options, training) == ("colour", records.BOOK_AUGMENTATIONS,
                                                   dict(records.BOOK_AUGMENT_OPTIONS), {"class_weights": True})
     assert set(bench_sim_to_real.BOOK_ABLATION_CONFIGS) <= set(bench_sim_to_real.CONFIGS)
+
+
+def test_max_log_gain_widens_the_exposure_range_upward_into_clipping():
+    """``gain`` draws exposures from e^-0.9 to e^max_log_gain (0.5 unless told: x0.41-1.65); a wider
+    ceiling reaches x3.3 at 1.2, and the brightest pixels clip at 255 as an over-exposed camera's do."""
+    grey = np.full((2000, *STRIP_SHAPE), 60, np.uint8)
+    default = records.augment_images(grey, 4, "gain").numpy()[:, 0, 0, 0] / 60
+    wide = records.augment_images(grey, 4, "gain", max_log_gain=1.2).numpy()[:, 0, 0, 0] / 60
+    assert default.max() <= np.exp(0.5) + 0.02 and default.max() > np.exp(0.5) - 0.05
+    assert wide.max() <= np.exp(1.2) + 0.02 and wide.max() > np.exp(1.2) - 0.15
+    assert abs(wide.min() - np.exp(-0.9)) < 0.02
+    bright = np.full((500, *STRIP_SHAPE), 200, np.uint8)
+    assert (records.augment_images(bright, 4, "gain", max_log_gain=1.2).numpy() == 255).any()

@@ -82,7 +82,8 @@ def _augment_names(augment) -> tuple[str, ...]:
 
 
 def augment_images(images, seed, augment=("flip_lr", "shift", "stretch"), max_shift_px: float = 16.0,
-                   max_stretch: float = 0.05, greyscale_share: float = GREYSCALE_SHARE):
+                   max_stretch: float = 0.05, greyscale_share: float = GREYSCALE_SHARE,
+                   max_log_gain: float = 0.5):
     """Randomly augmented copy of a batch ``uint8 (B, 15, 480, 3)`` (a tensor; works eagerly on arrays).
 
     ``seed`` is an int or a shape-(2,) integer tensor (stateless randomness: same seed, same
@@ -94,7 +95,8 @@ def augment_images(images, seed, augment=("flip_lr", "shift", "stretch"), max_sh
     (:data:`PHOTOMETRIC_AUGMENTATIONS`: ``gain``, ``gamma``, ``white_balance``, ``black_level``,
     ``noise``, ``blur``, ``greyscale``) change each strip as another camera's exposure, tone curve,
     white balance, black level, noise or focus would, and ``greyscale`` makes ``greyscale_share`` of the
-    strips R = G = B, as a monochrome camera records them (see :func:`_photometric` for the ranges).
+    strips R = G = B, as a monochrome camera records them (see :func:`_photometric` for the ranges;
+    ``max_log_gain`` widens the exposure range upward, into clipping).
     """
     import tensorflow as tf
 
@@ -136,12 +138,13 @@ def augment_images(images, seed, augment=("flip_lr", "shift", "stretch"), max_sh
         images = tf.transpose(tf.reshape(a, [batch, width, height, channels]), [0, 2, 1, 3])
     photometric = [a for a in names if a in PHOTOMETRIC_AUGMENTATIONS]  # pixel by pixel, after the geometric ones
     if photometric:
-        images = _photometric(images, seed, photometric, greyscale_share)
+        images = _photometric(images, seed, photometric, greyscale_share, max_log_gain)
     return images
 
 
-def _photometric(images, seed, names, greyscale_share: float):
-    """Per strip: gain (exposure x0.4-1.6), gamma (0.67-1.5), white balance (each channel x0.78-1.28),
+def _photometric(images, seed, names, greyscale_share: float, max_log_gain: float = 0.5):
+    """Per strip: gain (exposure x0.4-1.6: e to a power drawn from -0.9 to ``max_log_gain``, 0.5 unless
+    told; the brighter strips clip at full scale as an over-exposed camera's do), gamma (0.67-1.5), white balance (each channel x0.78-1.28),
     black level (-0.08 to +0.06 of full scale), noise (uniform, sigma up to 3% of full scale), blur
     (half the strips, a 5-tap binomial along the wavelength axis); greyscale (a share
     ``greyscale_share`` of the strips becomes the mean of its three channels in every channel: a
@@ -164,7 +167,7 @@ def _photometric(images, seed, names, greyscale_share: float):
         if "gamma" in names:
             lut = tf.pow(lut + 1e-6, tf.exp(uniform(11, [batch, 1, 1], -0.4, 0.4)))
         if "gain" in names:
-            lut = lut * tf.exp(uniform(12, [batch, 1, 1], -0.9, 0.5))
+            lut = lut * tf.exp(uniform(12, [batch, 1, 1], -0.9, max_log_gain))
         if "white_balance" in names:
             lut = lut * tf.exp(uniform(13, [batch, 3, 1], -0.25, 0.25))
         if "black_level" in names:
