@@ -324,10 +324,7 @@ def runtime_sentence(chapter: str, table: Mapping[str, Mapping[str, Mapping]]) -
 
 def fill_runtime(nb, chapter: str, root: Path) -> bool:
     """Rewrite the ``**Runtime**`` line of the notebook's first cell from :data:`TIMINGS_FILE`; True if it changed."""
-    import json
-
-    path = Path(root) / TIMINGS_FILE
-    table = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    table = read_timings(root)
     first = nb.cells[0]
     lines = first.source.split("\n")
     new = [runtime_sentence(chapter, table) if line.startswith("**Runtime**") else line for line in lines]
@@ -335,19 +332,27 @@ def fill_runtime(nb, chapter: str, root: Path) -> bool:
     return new != lines
 
 
+def read_timings(root: Path) -> dict:
+    """The :data:`TIMINGS_FILE` table ``{mode: {chapter: {"seconds", "commit", "date"}}}`` of the project
+    at ``root`` (empty before the first run), or a ValueError that says what to do with a damaged file."""
+    import json
+
+    path = Path(root) / TIMINGS_FILE
+    try:
+        return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path} is not the JSON that run_book writes ({err}); move it away and rerun") from None
+
+
 def record_timing(root: Path, chapter: str, seconds: float, quick: bool) -> Path:
     """Note in :data:`TIMINGS_FILE` that ``chapter`` ran in ``seconds`` (quick or full mode), with the
     commit and the date; the other chapters' and the other mode's entries stay. Returns the file."""
     import datetime
-    import json
 
     from spectral_nb import files
 
     path = Path(root) / TIMINGS_FILE
-    try:
-        table = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-    except json.JSONDecodeError as err:
-        raise ValueError(f"{path} is not the JSON that run_book writes ({err}); move it away and rerun") from None
+    table = read_timings(root)
     # the book run rewrites the notebooks and this file: neither makes the commit "dirty"
     commit = files.git_commit(root, exclude=("notebooks", TIMINGS_FILE))
     table.setdefault("quick" if quick else "full", {})[chapter] = {

@@ -73,9 +73,6 @@ def write_csv(path: str | Path, columns: Sequence[str], rows: Iterable[Mapping])
     return Path(path)
 
 
-__all__ = ["MissingInputError", "temp_beside", "atomic_path", "write_text", "write_json", "write_csv"]
-
-
 def git_commit(root: str | Path, exclude: Sequence[str] = ()) -> str:
     """The HEAD commit (short) of the git checkout at ``root``, with ``+dirty`` when tracked files differ
     from it; the paths in ``exclude`` (relative to ``root``: what the run stamping the commit writes
@@ -91,3 +88,7 @@ def git_commit(root: str | Path, exclude: Sequence[str] = ()) -> str:
     except (OSError, subprocess.CalledProcessError):
         return "unknown (not a git checkout)"
     return head + ("+dirty" if dirty else "")
+
+
+__all__ = ["MissingInputError", "temp_beside", "atomic_path", "write_text", "write_json", "write_csv", "git_commit"]
+

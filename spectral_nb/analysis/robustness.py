@@ -17,6 +17,7 @@ import numpy as np
 from spectral_nb.analysis.confidence import predict_proba, warp_strips
 from spectral_nb.analysis.metrics import confusion_matrix
 from spectral_nb import check_labels, check_strips
+from spectral_nb.records.pipeline import BOOK_AUGMENT_OPTIONS, LOG_GAIN_RANGE, LOG_WHITE_BALANCE, MAX_NOISE_SIGMA
 
 
 def _exposure(strips: np.ndarray, gain: float, rng: np.random.Generator) -> np.ndarray:
@@ -79,20 +80,22 @@ class Perturbation:
     log_scale: bool = False
 
 
-#: The factors of chapter 05's sweep. The trained ranges, from ``records.augment_images`` with the
-#: book's options: gain exp(-0.9 ... 0.5); noise sigma up to 3% of full scale (7.65 levels, uniform
-#: noise of that sigma); each channel x exp(+-0.25), so red up and blue down by up to exp(0.25) at
-#: once; shifts up to 48 columns and stretches up to 20% (``BOOK_AUGMENT_OPTIONS``); box height
-#: none (the crops of chapter 02 decide it). ``tests/test_analysis.py`` checks these against the augmentations.
+#: The factors of chapter 05's sweep. The trained ranges are the book's augmentations' (``records``:
+#: the exposure e^LOG_GAIN_RANGE; the noise sigma up to MAX_NOISE_SIGMA of full scale, uniform noise of
+#: that sigma; each channel x e^(+-LOG_WHITE_BALANCE), so red up and blue down by up to that at once;
+#: shifts and stretches up to ``BOOK_AUGMENT_OPTIONS``'); box height none (the crops of chapter 02
+#: decide it). ``tests/test_analysis.py`` checks them against what ``augment_images`` draws.
+_SHIFT, _STRETCH = BOOK_AUGMENT_OPTIONS["max_shift_px"], BOOK_AUGMENT_OPTIONS["max_stretch"]
 PERTURBATIONS: tuple[Perturbation, ...] = (
     Perturbation("exposure", "exposure (x the test strip's)", (0.25, 0.5, 1.0, 2.0, 4.0, 8.0), 1.0,
-                 (float(np.exp(-0.9)), float(np.exp(0.5))), _exposure, log_scale=True),
-    Perturbation("noise", "noise sigma (of 255 levels)", (0.0, 4.0, 8.0, 16.0, 32.0), 0.0, (0.0, 0.03 * 255), _noise),
+                 tuple(float(v) for v in np.exp(LOG_GAIN_RANGE)), _exposure, log_scale=True),
+    Perturbation("noise", "noise sigma (of 255 levels)", (0.0, 4.0, 8.0, 16.0, 32.0), 0.0, (0.0, MAX_NOISE_SIGMA * 255),
+                 _noise),
     Perturbation("white balance", "red x f, blue / f: f", (0.5, 0.7, 1.0, 1.4, 2.0), 1.0,
-                 (float(np.exp(-0.25)), float(np.exp(0.25))), _white_balance, log_scale=True),
+                 (float(np.exp(-LOG_WHITE_BALANCE)), float(np.exp(LOG_WHITE_BALANCE))), _white_balance, log_scale=True),
     Perturbation("shift", "shift along the band (columns)", (-144.0, -96.0, -48.0, 0.0, 48.0, 96.0, 144.0), 0.0,
-                 (-48.0, 48.0), _shift),
-    Perturbation("window", "stretch along the band", (0.6, 0.8, 1.0, 1.25, 1.6), 1.0, (0.8, 1.2), _window,
+                 (-_SHIFT, _SHIFT), _shift),
+    Perturbation("window", "stretch along the band", (0.6, 0.8, 1.0, 1.25, 1.6), 1.0, (1 - _STRETCH, 1 + _STRETCH), _window,
                  log_scale=True),
     Perturbation("box height", "crop box height / band height", (1.0, 1.5, 2.0, 3.0, 5.0), 1.0, None, _box_height),
 )

@@ -27,6 +27,14 @@ BOOK_AUGMENTATIONS: tuple[str, ...] = ("shift", "stretch") + PHOTOMETRIC_AUGMENT
 #: 5% of the strips greyscale.
 BOOK_AUGMENT_OPTIONS: Mapping[str, float] = MappingProxyType({"max_shift_px": 48.0, "max_stretch": 0.2,
                                                               "greyscale_share": GREYSCALE_SHARE})
+#: The ranges ``gain``, ``white_balance`` and ``noise`` draw from (:func:`_photometric`), named so that
+#: what reads them (chapter 05's robustness sweep shades them) does not copy the numbers: the exposure
+#: is e to a power from ``LOG_GAIN_RANGE`` (x0.41-1.65; ``max_log_gain`` can raise the top), each channel
+#: is multiplied by e to a power within +-``LOG_WHITE_BALANCE``, the noise sigma is up to ``MAX_NOISE_SIGMA``
+#: of full scale.
+LOG_GAIN_RANGE: tuple[float, float] = (-0.9, 0.5)
+LOG_WHITE_BALANCE: float = 0.25
+MAX_NOISE_SIGMA: float = 0.03
 
 # --------------------------------------------------------------------------- tf.data
 
@@ -83,7 +91,7 @@ def _augment_names(augment) -> tuple[str, ...]:
 
 def augment_images(images, seed, augment=("flip_lr", "shift", "stretch"), max_shift_px: float = 16.0,
                    max_stretch: float = 0.05, greyscale_share: float = GREYSCALE_SHARE,
-                   max_log_gain: float = 0.5):
+                   max_log_gain: float = LOG_GAIN_RANGE[1]):
     """Randomly augmented copy of a batch ``uint8 (B, 15, 480, 3)`` (a tensor; works eagerly on arrays).
 
     ``seed`` is an int or a shape-(2,) integer tensor (stateless randomness: same seed, same
@@ -142,9 +150,10 @@ def augment_images(images, seed, augment=("flip_lr", "shift", "stretch"), max_sh
     return images
 
 
-def _photometric(images, seed, names, greyscale_share: float, max_log_gain: float = 0.5):
+def _photometric(images, seed, names, greyscale_share: float, max_log_gain: float = LOG_GAIN_RANGE[1]):
     """Per strip: gain (exposure x0.4-1.6: e to a power drawn from -0.9 to ``max_log_gain``, 0.5 unless
-    told; the brighter strips clip at full scale as an over-exposed camera's do), gamma (0.67-1.5), white balance (each channel x0.78-1.28),
+    told (:data:`LOG_GAIN_RANGE`); the brighter strips clip at full scale as an over-exposed camera's do),
+    gamma (0.67-1.5), white balance (each channel x0.78-1.28),
     black level (-0.08 to +0.06 of full scale), noise (uniform, sigma up to 3% of full scale), blur
     (half the strips, a 5-tap binomial along the wavelength axis); greyscale (a share
     ``greyscale_share`` of the strips becomes the mean of its three channels in every channel: a
@@ -167,9 +176,9 @@ def _photometric(images, seed, names, greyscale_share: float, max_log_gain: floa
         if "gamma" in names:
             lut = tf.pow(lut + 1e-6, tf.exp(uniform(11, [batch, 1, 1], -0.4, 0.4)))
         if "gain" in names:
-            lut = lut * tf.exp(uniform(12, [batch, 1, 1], -0.9, max_log_gain))
+            lut = lut * tf.exp(uniform(12, [batch, 1, 1], LOG_GAIN_RANGE[0], max_log_gain))
         if "white_balance" in names:
-            lut = lut * tf.exp(uniform(13, [batch, 3, 1], -0.25, 0.25))
+            lut = lut * tf.exp(uniform(13, [batch, 3, 1], -LOG_WHITE_BALANCE, LOG_WHITE_BALANCE))
         if "black_level" in names:
             offset = uniform(14, [batch, 1, 1], -0.08, 0.06)
             lut = (lut + offset) / (1 + offset)
@@ -179,7 +188,7 @@ def _photometric(images, seed, names, greyscale_share: float, max_log_gain: floa
     else:
         x = tf.cast(images, tf.float32) / 255.0
     if "noise" in names:  # uniform noise of the same sigma: as good for this, 3x cheaper than normal
-        sigma = uniform(16, [batch, 1, 1, 1], 0.0, 0.03)
+        sigma = uniform(16, [batch, 1, 1, 1], 0.0, MAX_NOISE_SIGMA)
         x = x + (tf.random.stateless_uniform(tf.shape(x), seed + [15, 7], -1.0, 1.0) * 1.7320508) * sigma
     if "blur" in names:
         padded = tf.pad(x, [[0, 0], [0, 0], [2, 2], [0, 0]], mode="SYMMETRIC")
