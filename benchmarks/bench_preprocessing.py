@@ -34,6 +34,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from spectral_nb import CLASS_NAMES, NUM_CLASSES, preprocessing as pp, synthesis  # noqa: E402
+from spectral_nb.figures import plot_strip_montage  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from results_io import printed_tables, write_results  # noqa: E402
@@ -169,7 +170,7 @@ def real_photos(montage: Path) -> None:
           "which the report calls grey: their side is unknown to the preprocessing)")
     import matplotlib
     matplotlib.use("Agg")
-    fig = pp.plot_strip_montage(strips, names)
+    fig = plot_strip_montage(strips, names).figure
     montage.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(montage, dpi=100)
     print(f"   montage of the crops: {montage}")

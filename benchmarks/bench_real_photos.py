@@ -29,6 +29,7 @@ import numpy as np  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from spectral_nb import CLASS_NAMES, NUM_CLASSES, analysis, preprocessing as pp, synthesis  # noqa: E402
+from spectral_nb.figures import plot_strip_montage  # noqa: E402
 from results_io import BOOK_RECIPE, write_results  # noqa: E402
 
 #: raw/ has no labels file; its README's table: label (None: out of class).
@@ -137,7 +138,7 @@ def main() -> None:
         import matplotlib
 
         matplotlib.use("Agg")
-        fig = pp.plot_strip_montage([strips[n] for n in names], names)
+        fig = plot_strip_montage([strips[n] for n in names], names).figure
         args.montage.parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(args.montage, dpi=90)
         out.append(f"\nMontage of the crops: {args.montage.relative_to(Path(__file__).resolve().parents[1]) if args.montage.is_relative_to(Path(__file__).resolve().parents[1]) else args.montage}")

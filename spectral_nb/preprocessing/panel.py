@@ -90,23 +90,6 @@ def crop_preview(photo, params: PreprocessParams | None = None, fig=None, name: 
     return fig, strip, report
 
 
-def plot_strip_montage(strips: Sequence[np.ndarray], titles: Sequence[str], fig=None):
-    """Strips stacked one under another, each with its title on the left."""
-    import matplotlib.pyplot as plt
-
-    n = len(strips)
-    if fig is None:
-        fig = plt.figure(figsize=(10, 0.45 * n + 0.4))
-    axes = np.atleast_1d(fig.subplots(n, 1))
-    for ax, strip, title in zip(axes, strips, titles):
-        ax.imshow(strip, aspect="auto")
-        ax.set_xticks([])
-        ax.set_yticks([])
-        ax.set_ylabel(title, rotation=0, ha="right", va="center", fontsize=8)
-    fig.subplots_adjust(left=0.3, hspace=0.15)
-    return fig
-
-
 def plot_blue_side(strip: np.ndarray, title: str = "", fig=None):
     """What :func:`find_blue_side` reads from a strip as cut: the strip above, each column's hue
     angle below (dot size: the column's weight; colour: its hue), and the decision in the title."""

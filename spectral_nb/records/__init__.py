@@ -19,13 +19,13 @@ from spectral_nb.records.pipeline import (AUGMENTATIONS, BOOK_AUGMENT_OPTIONS, B
                                           augment_batches, augment_images, make_dataset,
                                           parse_batch)
 from spectral_nb.records.splits import (Split, balanced_class_weights, count_table, group_near_duplicates, make_splits, oversample_to_minimum,
-                                        plot_strip_montage, provenance_path, read_strip_folder, split_groups,
+                                        first_per_class, provenance_path, read_strip_folder, split_groups,
                                         binned_colour_profiles, write_splits)
 
 __all__ = [
     "FEATURE_KINDS", "SPLITS", "RecordError", "count_labels", "decode_example", "describe_schema", "encode_example",
     "load_examples", "read_serialized", "write_records",
-    "Split", "balanced_class_weights", "count_table", "group_near_duplicates", "make_splits", "oversample_to_minimum", "plot_strip_montage",
+    "Split", "balanced_class_weights", "count_table", "group_near_duplicates", "make_splits", "oversample_to_minimum", "first_per_class",
     "provenance_path", "read_strip_folder", "split_groups", "binned_colour_profiles", "write_splits",
     "AUGMENTATIONS", "BOOK_AUGMENTATIONS", "BOOK_AUGMENT_OPTIONS", "GREYSCALE_SHARE", "LOG_GAIN_RANGE",
     "LOG_WHITE_BALANCE", "MAX_NOISE_SIGMA", "PHOTOMETRIC_AUGMENTATIONS", "augment_batches", "augment_images", "make_dataset", "parse_batch",

@@ -317,24 +317,10 @@ def count_table(label_sets: Mapping[str, Sequence[int]]) -> str:
 # --------------------------------------------------------------------------- figures
 
 
-def plot_strip_montage(images: np.ndarray, labels: np.ndarray, per_class: int = 3, ax=None, gap: int = 3):
-    """The first ``per_class`` strips of each class stacked top to bottom, labelled; returns the axes."""
-    import matplotlib.pyplot as plt
-
-    if ax is None:
-        _, ax = plt.subplots(figsize=(9, 0.22 * per_class * NUM_CLASSES + 0.6))
-    rows, ticks, names = [], [], []
-    y = 0
-    for c in range(NUM_CLASSES):
-        chosen = np.flatnonzero(np.asarray(labels) == c)[:per_class]
-        for i in chosen:
-            rows += [images[i], np.full((gap, *STRIP_SHAPE[1:]), 255, np.uint8)]
-        if len(chosen):
-            block = len(chosen) * (STRIP_SHAPE[0] + gap)
-            ticks.append(y + (block - gap) / 2 - 0.5)
-            names.append(f"{c} {CLASS_NAMES[c]}")
-            y += block
-    ax.imshow(np.concatenate(rows[:-1]) if rows else np.zeros(STRIP_SHAPE, np.uint8), aspect="auto")
-    ax.set_yticks(ticks, names)
-    ax.set_xlabel("column (pixels, blue on the left)")
-    return ax
+def first_per_class(labels: np.ndarray, per_class: int = 3) -> np.ndarray:
+    """Indices of the first ``per_class`` items of each class, class by class (``(<= 7 * per_class,) int64``):
+    what a montage of a split shows (``figures.plot_strip_montage(images[i], titles)``)."""
+    if isinstance(per_class, bool) or not isinstance(per_class, (int, np.integer)) or per_class < 1:
+        raise ValueError(f"per_class must be a positive int, got {per_class!r}")
+    labels = np.asarray(labels)
+    return np.concatenate([np.flatnonzero(labels == c)[:per_class] for c in range(NUM_CLASSES)]).astype(np.int64)

@@ -49,7 +49,7 @@ from spectral_nb.synthesis.camera import (Camera, Instrument, render_profile, sa
                                           sample_instrument)
 from spectral_nb.synthesis.folders import (GENERATOR_VERSION, NNSIC_PHOTO_COUNTS, generate_photo_folder,
                                            generate_strips, read_labels, strip_from_band_box)
-from spectral_nb.synthesis.plots import plot_camera, plot_photo, plot_spectrum, plot_strips
+from spectral_nb.synthesis.plots import plot_camera, plot_photo, plot_spectrum
 from spectral_nb.synthesis.render import (VISIBLE_LEVELS, Spectroscope, _paste_brighter, render_out_of_class_strip,
                                           render_photo, render_strip)
 from spectral_nb.synthesis.spectra import (GRID_NM, OUT_OF_CLASS_KINDS, Spectrum, blackbody_spectrum,
@@ -58,7 +58,7 @@ from spectral_nb.synthesis.spectra import (GRID_NM, OUT_OF_CLASS_KINDS, Spectrum
 __all__ = [
     "Camera", "Instrument", "render_profile", "sample_camera", "sample_instrument", "GENERATOR_VERSION",
     "NNSIC_PHOTO_COUNTS", "generate_photo_folder", "generate_strips", "read_labels", "strip_from_band_box",
-    "plot_camera", "plot_photo", "plot_spectrum", "plot_strips", "VISIBLE_LEVELS", "Spectroscope", "render_out_of_class_strip",
+    "plot_camera", "plot_photo", "plot_spectrum", "VISIBLE_LEVELS", "Spectroscope", "render_out_of_class_strip",
     "render_photo", "render_strip", "GRID_NM", "OUT_OF_CLASS_KINDS", "Spectrum", "blackbody_spectrum",
     "emission_lines", "lamp_spectrum", "sample_spectrum",
 ]

@@ -1,7 +1,6 @@
 """Figures of the synthetic spectroscope: spectra, camera curves, photos, strips (``ax=None`` style)."""
 from __future__ import annotations
 
-from typing import Sequence
 
 import numpy as np
 
@@ -62,19 +61,3 @@ def plot_photo(photo: np.ndarray, truth: dict | None = None, ax=None):
     ax.set_xticks([])
     ax.set_yticks([])
     return ax
-
-
-def plot_strips(strips: Sequence[np.ndarray], titles: Sequence[str] | None = None, fig=None):
-    """Strips one under another (rows stretched x3 so 15 px are visible); returns the figure."""
-    import matplotlib.pyplot as plt
-
-    n = len(strips)
-    fig = fig or plt.figure(figsize=(9, 0.55 * n + 0.3))
-    axes = fig.subplots(n, 1, squeeze=False)[:, 0]
-    for i, (ax, strip) in enumerate(zip(axes, strips)):
-        ax.imshow(strip, aspect=3)
-        ax.set_xticks([])
-        ax.set_yticks([])
-        if titles is not None:
-            ax.set_ylabel(titles[i], rotation=0, ha="right", va="center", fontsize=8)
-    return fig
