@@ -100,7 +100,7 @@ def orientation_sample(n: int, seeds: tuple[int, ...]) -> None:
             if not (dispersion_ok and blue_ok):
                 what = "dispersion" if not dispersion_ok else "blue side"
                 misses.append(f"seed {seed} photo {k} ({truth['source']}): {what} wrong, "
-                              f"confidence {report['confidences']['dispersion' if not dispersion_ok else 'order']:.2f}")
+                              f"confidence {report['confidences']['dispersion' if not dispersion_ok else 'left_right']:.2f}")
     print(f"\n   Orientation on {photos} more photos (seeds {', '.join(map(str, seeds))}): dispersion right "
           f"{dispersion_right / photos:.2%}, blue side right {blue_right / photos:.2%}")
     for miss in misses:

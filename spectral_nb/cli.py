@@ -25,7 +25,7 @@ from spectral_nb import CLASS_NAMES, STRIP_SHAPE
 PHOTO_SUFFIXES: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 #: Top probability below which a photo is called "unknown" (``--threshold``; chapter 05 chooses one on validation data).
 DEFAULT_THRESHOLD = 0.5
-#: A preprocessing confidence (the lowest of the dispersion, order and band decisions, 0-1) below this
+#: A preprocessing confidence (the lowest of the dispersion, left-right and band decisions, 0-1) below this
 #: gets a warning: good real photos score 0.91-0.97, most wrongly oriented crops under 0.5 (README).
 LOW_CONFIDENCE = 0.5
 

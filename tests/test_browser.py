@@ -473,7 +473,7 @@ def test_chapter_02_panel_in_the_browser(page, book):
         assert labels[:7] == ["photo", "dispersion", "left-right", "band threshold", "band margin", "extent threshold",
                               "extent margin"], labels
         buttons = [b.text.strip() for b in view.find_elements(By.CSS_SELECTOR, ".widget-toggle-button")]
-        assert buttons == ["auto", "horizontal", "vertical", *pp.ORDER_LABELS.values()], buttons
+        assert buttons == ["auto", "horizontal", "vertical", *pp.LEFT_RIGHT_LABELS.values()], buttons
         assert view.find_element(By.CSS_SELECTOR, ".widget-checkbox").text.strip() == "follow tilt and curvature"
         preview = view.find_element(By.CSS_SELECTOR, "img.widget-image")
         readouts = [e.text for e in view.find_elements(By.CSS_SELECTOR, ".widget-readout")]
@@ -512,12 +512,12 @@ def test_chapter_02_panel_in_the_browser(page, book):
         page.wait_image(preview, picked["png"], "preview of the other photo")
     with page.step("mirror left-right"):
         _toggle(page, "left-right", "mirror left-right")
-        mirrored = page.kernel_until(PARAMS_CHECK, lambda r: "order='flip'" in r["params"], "'mirror left-right' is active")
+        mirrored = page.kernel_until(PARAMS_CHECK, lambda r: "left_right='flip'" in r["params"], "'mirror left-right' is active")
         assert mirrored["flipped"], mirrored
         assert "mirrored left-right (chosen by hand)" in mirrored["title"], mirrored["title"]
         page.wait_image(preview, mirrored["png"], "preview mirrored")
         _toggle(page, "left-right", "as the photo is")
-        as_is = page.kernel_until(PARAMS_CHECK, lambda r: "order='as_is'" in r["params"], "'as the photo is' is active")
+        as_is = page.kernel_until(PARAMS_CHECK, lambda r: "left_right='as_is'" in r["params"], "'as the photo is' is active")
         assert not as_is["flipped"], as_is
         assert "as the photo is (chosen by hand: not mirrored)" in as_is["title"], as_is["title"]
         _toggle(page, "left-right", "auto")
@@ -526,7 +526,7 @@ def test_chapter_02_panel_in_the_browser(page, book):
         box.click()
         page.kernel_until(PARAMS_CHECK, lambda r: "follow_tilt=False" in r["params"], "the checkbox is off")
         box.click()
-        on = page.kernel_until(PARAMS_CHECK, lambda r: "follow_tilt=True" in r["params"] and "order='auto'" in r["params"],
+        on = page.kernel_until(PARAMS_CHECK, lambda r: "follow_tilt=True" in r["params"] and "left_right='auto'" in r["params"],
                                "the checkbox is on and 'auto' active")
         assert on["same"], f"every control back where it was, yet the parameters are {on['params']}"
         page.wait_image(preview, on["png"], "preview with every control back")

@@ -273,7 +273,7 @@ def test_default_model_and_params_come_from_the_book_and_quick_mode_is_flagged(m
     assert any("quick-mode model" in w for w in record["warnings"])
     default_flipped = record["report"]["flipped"]
     # chapter 02's saved parameters are used when they exist: "flip" mirrors the auto decision
-    preprocessing.save_params(preprocessing.PreprocessParams(order="as_is" if default_flipped else "flip"),
+    preprocessing.save_params(preprocessing.PreprocessParams(left_right="as_is" if default_flipped else "flip"),
                               paths.preprocess_params_path)
     code, lines, err = run_main(["classify", photo, "--json"], capsys)
     assert code == 0 and "preprocess_params.json" in err

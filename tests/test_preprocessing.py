@@ -116,7 +116,7 @@ def test_synthetic_photos_with_ground_truth():
 def test_parameters_override_the_decisions():
     photo = rainbow_photo()
     strip_auto, _ = pp.preprocess_photo(photo)
-    strip_flip, report = pp.preprocess_photo(photo, pp.PreprocessParams(order="flip"))
+    strip_flip, report = pp.preprocess_photo(photo, pp.PreprocessParams(left_right="flip"))
     assert report["flipped"]
     np.testing.assert_array_equal(strip_flip, strip_auto[:, ::-1])
     _, report = pp.preprocess_photo(photo, pp.PreprocessParams(manual_box=(150, 125, 350, 145)))
@@ -139,6 +139,14 @@ def test_params_round_trip_and_bad_params_file(tmp_path):
         pp.load_params(tmp_path / "unknown.json")
     with pytest.raises(FileNotFoundError, match="chapter 02"):
         pp.load_params(tmp_path / "missing.json")
+
+
+def test_params_saved_under_the_old_name_order_still_load(tmp_path):
+    """``left_right`` was called ``order`` once: a params.json a reader saved then reads back the same."""
+    (tmp_path / "old.json").write_text(json.dumps({"spectral_nb.preprocessing": {"order": "flip", "band_threshold": 0.3}}))
+    assert pp.load_params(tmp_path / "old.json") == pp.PreprocessParams(left_right="flip", band_threshold=0.3)
+    with pytest.raises(ValueError, match="left_right must be 'auto', 'as_is' or 'flip'"):
+        pp.PreprocessParams(left_right="blue")
 
 
 # ----------------------------------------------------------------------------- input formats
@@ -304,8 +312,8 @@ def test_preview_title_says_what_was_done_and_fits_the_figure():
              (blue_left, "auto", False, "auto: as the photo is (the blue end is already on the left)"),
              (red_left, "as_is", False, "as the photo is (chosen by hand: not mirrored)"),
              (blue_left, "flip", True, "mirrored left-right (chosen by hand)")]
-    for photo, order, flipped, note in cases:
-        fig, strip, report = pp.crop_preview(photo, pp.PreprocessParams(order=order), name="drawn.png")
+    for photo, left_right, flipped, note in cases:
+        fig, strip, report = pp.crop_preview(photo, pp.PreprocessParams(left_right=left_right), name="drawn.png")
         assert report["flipped"] is flipped
         title = fig.get_suptitle()
         assert title.startswith("drawn.png: horizontal dispersion · " + note), title
@@ -322,11 +330,11 @@ def test_panel_controls_are_named_for_what_they_do(tmp_path):
     photos = tmp_path / "photos"
     make_folder(photos, bad=False)
     panel = pp.make_panel(sorted(photos.rglob("*.jpg"))[:1])
-    order = panel.controls["order"]
+    order = panel.controls["left_right"]
     assert order._options_labels == ("auto", "as the photo is", "mirror left-right")
     assert [value for _, value in order.options] == ["auto", "as_is", "flip"] and order.value == "auto"
     order.value = "flip"  # the label "mirror left-right" sets the parameter "flip"
-    assert panel.state["params"].order == "flip" and "mirrored left-right" in panel.state["fig"].get_suptitle()
+    assert panel.state["params"].left_right == "flip" and "mirrored left-right" in panel.state["fig"].get_suptitle()
     # the checkbox is as wide as the sliders, so its label is not cut to "follow tilt and curv..."
     assert panel.controls["follow_tilt"].layout.width == panel.controls["band_threshold"].layout.width == "420px"
 
@@ -334,7 +342,7 @@ def test_panel_controls_are_named_for_what_they_do(tmp_path):
 def test_plot_blue_side_shows_the_hue_run_and_the_decision():
     import matplotlib
     matplotlib.use("Agg")
-    strip, _ = pp.preprocess_photo(rainbow_photo(red_left=True), pp.PreprocessParams(order="as_is"))
+    strip, _ = pp.preprocess_photo(rainbow_photo(red_left=True), pp.PreprocessParams(left_right="as_is"))
     fig = pp.plot_blue_side(strip, "drawn band")
     top, bottom = fig.axes
     assert "blue on the right" in top.get_title() and top.get_title().startswith("drawn band")
@@ -357,12 +365,12 @@ def test_panel_driven_headless(tmp_path):
     panel.controls["band_threshold"].value = 0.6
     assert panel.state["params"].band_threshold == 0.6
     assert panel.state["report"]["box"] != first_box and panel.preview.value != first_png
-    panel.controls["order"].value = "flip"
+    panel.controls["left_right"].value = "flip"
     assert panel.state["report"]["flipped"]
     panel.photo.value = str(files[-1])
     assert panel.state["report"]["photo"] == files[-1].name
     panel.save_button.click()
-    assert pp.load_params(tmp_path / "params.json").order == "flip"
+    assert pp.load_params(tmp_path / "params.json").left_right == "flip"
     panel.apply_button.click()
     assert panel.state["result"].written == len(files)
     assert panel.progress.value == panel.progress.max == len(files)

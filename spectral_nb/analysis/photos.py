@@ -52,9 +52,9 @@ def classify_strip(strip: np.ndarray, report: dict, model, params=None, threshol
                    class_names: Sequence[str] = CLASS_NAMES) -> dict:
     """Classify a strip that ``preprocessing.preprocess_photo`` cut, with its ``report``: what
     :func:`classify_photo` returns (see there), for a caller that has cut the strip already. A grey
-    band read with ``params.order == "auto"`` (or no params) goes to the model both ways round."""
+    band read with ``params.left_right == "auto"`` (or no params) goes to the model both ways round."""
     warnings = list(report.get("warnings", []))
-    auto = params is None or params.order == "auto"
+    auto = params is None or params.left_right == "auto"
     if report.get("grey") and auto:
         # no colour to tell the blue end: both ends go to the model, the surer reading wins
         both = predict_proba(model, np.stack([strip, strip[:, ::-1]]))

@@ -44,7 +44,7 @@ from spectral_nb.preprocessing.screens import (FRAME_LINES, SCREEN_CAPTURE_SHARE
                                                is_screen_capture, screen_capture_share)
 from spectral_nb.preprocessing.cut import GREY_CHROMA_LEVELS, box_iou, cut_strip, is_grey, preprocess_photo
 from spectral_nb.preprocessing.folders import FolderResult, preprocess_folder, read_labelled_folder
-from spectral_nb.preprocessing.panel import (ORDER_LABELS, Panel, crop_preview, make_panel, orientation_note,
+from spectral_nb.preprocessing.panel import (LEFT_RIGHT_LABELS, Panel, crop_preview, make_panel, orientation_note,
                                              plot_blue_side)
 
 __all__ = [
@@ -53,6 +53,6 @@ __all__ = [
     "BandPriors", "OuterOrderPriors", "DispersionPriors",
     "find_blue_side", "colour_gradients", "find_dispersion", "shrink_photo", "SCREEN_CAPTURE_SHARE", "find_camera_view", "is_screen_capture", "FRAME_LINES", "blank_frame",
     "screen_capture_share", "GREY_CHROMA_LEVELS", "box_iou", "cut_strip", "is_grey", "preprocess_photo", "FolderResult",
-    "preprocess_folder", "read_labelled_folder", "ORDER_LABELS", "Panel", "crop_preview", "make_panel",
+    "preprocess_folder", "read_labelled_folder", "LEFT_RIGHT_LABELS", "Panel", "crop_preview", "make_panel",
     "orientation_note", "plot_blue_side",
 ]

@@ -111,14 +111,14 @@ def preprocess_photo(photo, params: PreprocessParams | None = None, name: str | 
     if view is not None:
         warnings.append(f"an app's screenshot: the band was looked for in the camera's picture at {view}")
     grey = is_grey(strip)
-    if params.order == "auto":
-        blue_left, order_conf = find_blue_side(strip)
+    if params.left_right == "auto":
+        blue_left, side_conf = find_blue_side(strip)
         flip = not blue_left
         if grey:
             warnings.append("blue side unknown: the band has no colour (a monochrome camera?), so it is left as "
-                            "the photo has it; check which end is blue, and set order if it is the right one")
+                            "the photo has it; check which end is blue, and set left_right if it is the right one")
     else:
-        flip, order_conf = params.order == "flip", 1.0
+        flip, side_conf = params.left_right == "flip", 1.0
     if flip:
         strip = np.ascontiguousarray(strip[:, ::-1])
 
@@ -126,7 +126,7 @@ def preprocess_photo(photo, params: PreprocessParams | None = None, name: str | 
     box = (by0, bx0, by1, bx1) if dispersion == "vertical" else (bx0, by0, bx1, by1)
     if view is not None:  # back to the whole screenshot's pixels
         box = (box[0] + view[0], box[1] + view[1], box[2] + view[0], box[3] + view[1])
-    confidences = {"dispersion": round(dispersion_conf, 3), "order": round(order_conf, 3),
+    confidences = {"dispersion": round(dispersion_conf, 3), "left_right": round(side_conf, 3),
                    "band": round(band.confidence, 3)}
     report = {
         "photo": name,

@@ -16,8 +16,8 @@ from spectral_nb.preprocessing.folders import preprocess_folder
 
 
 # ------------------------------------------------------------------------------------ figures and widgets
-#: The panel's names for ``PreprocessParams.order``: what each choice does to the strip.
-ORDER_LABELS = {"auto": "auto", "as_is": "as the photo is", "flip": "mirror left-right"}
+#: The panel's names for ``PreprocessParams.left_right``: what each choice does to the strip.
+LEFT_RIGHT_LABELS = {"auto": "auto", "as_is": "as the photo is", "flip": "mirror left-right"}
 #: The panel's sliders: parameter -> (min, max, step, tooltip); each is labelled with its name.
 _SLIDERS: dict[str, tuple[float, float, float, str]] = {
     "band_threshold": (0.02, 0.9, 0.01, "rows count as band where brighter than this fraction of its peak"),
@@ -27,12 +27,12 @@ _SLIDERS: dict[str, tuple[float, float, float, str]] = {
 }
 
 
-def orientation_note(order: str, flipped: bool) -> str:
+def orientation_note(left_right: str, flipped: bool) -> str:
     """What was done to the strip's left-right orientation, in words (the preview's title)."""
-    if order == "auto":
+    if left_right == "auto":
         return ("auto: mirrored left-right (the blue end was on the right)" if flipped
                 else "auto: as the photo is (the blue end is already on the left)")
-    return "mirrored left-right (chosen by hand)" if order == "flip" else "as the photo is (chosen by hand: not mirrored)"
+    return "mirrored left-right (chosen by hand)" if left_right == "flip" else "as the photo is (chosen by hand: not mirrored)"
 
 
 def crop_preview(photo, params: PreprocessParams | None = None, fig=None, name: str | None = None):
@@ -72,9 +72,9 @@ def crop_preview(photo, params: PreprocessParams | None = None, fig=None, name: 
     conf = report["confidences"]
     # across the whole figure, on two lines: a title over the photo's axes ran past the figure's edge
     fig.suptitle(f"{name}: {report['dispersion']} dispersion{' (turned: the top end goes left)' if report['rotated'] else ''}"
-                 f" · {orientation_note(params.order, report['flipped'])}\n"
+                 f" · {orientation_note(params.left_right, report['flipped'])}\n"
                  f"tilt {report['tilt_deg']:.1f}°, box {report['box']} · confidence: dispersion "
-                 f"{conf['dispersion']:.2f}, left-right {conf['order']:.2f}, band {conf['band']:.2f}",
+                 f"{conf['dispersion']:.2f}, left-right {conf['left_right']:.2f}, band {conf['band']:.2f}",
                  x=0.01, ha="left", fontsize=9)
     ax_strip.imshow(strip, aspect="auto")
     ax_strip.set_xticks([])
@@ -189,8 +189,8 @@ def make_panel(photos: Sequence[str | Path], params: PreprocessParams | None = N
             tooltips=["find which way the light spreads", "the spectrum runs across the photo",
                       "the spectrum runs up and down the photo: turned, its top end goes left"],
             style=style, layout=row),
-        "order": widgets.ToggleButtons(
-            options=[(label, value) for value, label in ORDER_LABELS.items()], value=base.order,
+        "left_right": widgets.ToggleButtons(
+            options=[(label, value) for value, label in LEFT_RIGHT_LABELS.items()], value=base.left_right,
             description="left-right", tooltip="which end of the strip goes left: blue, as the model expects",
             tooltips=["find the blue end and put it on the left", "keep the strip's ends where the photo has them",
                       "mirror the strip: its right end goes left"],

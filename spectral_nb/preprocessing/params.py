@@ -24,8 +24,10 @@ class PreprocessParams:
     """Every knob of the pipeline; the defaults work on the synthetic photos and typical real ones.
 
     dispersion: "auto", "horizontal" or "vertical".
-    order: "auto" (detect red-left and mirror it to blue-left), "as_is" (the strip's ends where the
-        photo has them), or "flip" (mirror left-right); the panel labels them :data:`ORDER_LABELS`.
+    left_right: which end of the strip goes left (the model expects blue there): "auto" (find the
+        blue end, and mirror a red-left strip), "as_is" (the strip's ends where the photo has them),
+        or "flip" (mirror left-right); the panel labels them :data:`LEFT_RIGHT_LABELS`. (Files saved
+        before it was renamed call it ``order``; :func:`load_params` reads them.)
     band_threshold: the band's rows are those brighter than this fraction of its peak above the
         background (0-1; lower takes more of the band's soft edges).
     band_margin: extra rows above and below the band, as a fraction of its height.
@@ -34,7 +36,7 @@ class PreprocessParams:
         its peak above the background (0-1).
     extent_margin: extra columns at both ends, as a fraction of the spectrum's length.
     manual_box: (x0, y0, x1, y1) in the photo's pixels, exclusive ends: skip band finding and cut
-        this box (dispersion and order still apply).
+        this box (dispersion and left_right still apply).
     analysis_size: the photo is shrunk to at most this many pixels on its long side for the
         decisions (speed); the strip itself is cut from the full-resolution photo.
     max_pixels: photos larger than this are refused (a guard against decompression bombs).
@@ -43,7 +45,7 @@ class PreprocessParams:
     """
 
     dispersion: str = "auto"
-    order: str = "auto"
+    left_right: str = "auto"
     band_threshold: float = 0.2
     band_margin: float = 0.0
     follow_tilt: bool = True
@@ -57,8 +59,8 @@ class PreprocessParams:
     def __post_init__(self):
         if self.dispersion not in ("auto", "horizontal", "vertical"):
             raise ValueError(f"dispersion must be 'auto', 'horizontal' or 'vertical', got {self.dispersion!r}")
-        if self.order not in ("auto", "as_is", "flip"):
-            raise ValueError(f"order must be 'auto', 'as_is' or 'flip', got {self.order!r}")
+        if self.left_right not in ("auto", "as_is", "flip"):
+            raise ValueError(f"left_right must be 'auto', 'as_is' or 'flip', got {self.left_right!r}")
         for name in ("band_threshold", "extent_threshold"):
             value = getattr(self, name)
             if not 0 < value < 1:
@@ -90,6 +92,8 @@ def load_params(path: str | Path) -> PreprocessParams:
         data = json.loads(path.read_text(encoding="utf-8"))["spectral_nb.preprocessing"]
     except (ValueError, KeyError, TypeError) as error:
         raise ValueError(f"{path} is not a preprocessing-parameters file written by save_params ({error})") from None
+    if isinstance(data, dict) and "order" in data and "left_right" not in data:  # the name files saved before the rename use
+        data = {("left_right" if key == "order" else key): value for key, value in data.items()}
     known = {f.name for f in fields(PreprocessParams)}
     unknown = set(data) - known
     if unknown:
