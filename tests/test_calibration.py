@@ -113,6 +113,47 @@ def test_match_lines_colour_breaks_the_cfl_ambiguity():
     assert 430 < match.coef[1] + match.coef[0] * px[0] < 442  # the blue peak is read as 436 nm
 
 
+def test_one_score_judges_the_search_and_the_refined_maps():
+    """``score_maps`` is the one score: a linear map scored as a refined one (``_score_map``) gets the
+    search's score when both use the same pixel tolerance and unexplained-peak cost."""
+    from spectral_nb.calibration.fit import _score_map
+    from spectral_nb.calibration.lamps import FEATURE_TOLERANCE_FACTOR
+    from spectral_nb.calibration.matching import _linear_hypotheses
+
+    lines, weights, is_line = cal.reference_lines("Hg")
+    rng = np.random.default_rng(5)
+    px = np.sort(np.r_[_peaks_from_map(lines, 0.5, 395.0)[1:] + rng.normal(0, 0.3, 6), 150.0])
+    prominence = rng.uniform(0.1, 1.0, px.size)
+    priors = cal.MatchPriors(refined_tolerance_px=cal.MatchPriors().tolerance_px, unexplained_cost=0.0)
+    no_colour = np.full(px.size, -np.inf), np.full(px.size, np.inf)
+    line_tolerance = np.where(is_line, 1.0, FEATURE_TOLERANCE_FACTOR)  # phosphor bands: wider, as calibrate_profile passes
+    hyp = _linear_hypotheses(px, lines, weights, prominence, WIDTH, priors, None, line_tolerance, 3.0)
+    for h in np.argsort(hyp["score"])[::-1][:25]:
+        coef = np.array([hyp["slope"][h], hyp["offset"][h]])
+        refined = _score_map(coef, px, prominence, *no_colour, lines, weights, is_line, WIDTH, priors, 3.0)
+        assert refined == pytest.approx(hyp["score"][h], abs=1e-6)
+
+
+def test_two_peaks_on_one_line_count_once():
+    """Two peaks within tolerance of the same line: only the closer one gains (no double counting)."""
+    from spectral_nb.calibration.matching import score_maps
+
+    lines, weights = np.array([450.0, 550.0, 650.0]), np.ones(3)
+    peaks = np.array([100.0, 101.0, 300.0])  # the first two both land near 450 nm
+    pred = np.array([[450.0, 451.0, 550.0]])
+    disp = np.full((1, 3), 0.5)
+    line_px = np.array([[100.0, 300.0, 500.0]])
+    args = (disp, line_px, disp, np.array([[True, True, False]]), peaks, np.ones(3), np.full(3, -np.inf),
+            np.full(3, np.inf), lines, weights, np.ones(3), cal.MatchPriors(), 3.0, 0.0, 0.0)
+    score, matched, nearest = score_maps(pred, *args)
+    assert matched.tolist() == [[True, False, True]] and nearest.tolist() == [[0, 0, 1]]
+    assert score[0] == pytest.approx(1.0 + 1.0)  # 450 and 550 nm exactly hit; the second 450 nm peak adds nothing
+    alone, _, _ = score_maps(pred[:, [0, 2]], disp[:, :2], line_px, disp, np.array([[True, True, False]]), peaks[[0, 2]],
+                             np.ones(2), np.full(2, -np.inf), np.full(2, np.inf), lines, weights, np.ones(3),
+                             cal.MatchPriors(), 3.0, 0.0, 0.0)
+    assert alone[0] == pytest.approx(score[0])
+
+
 def test_colour_windows():
     lo, hi = cal.colour_windows(np.array([[20, 30, 200], [30, 220, 40], [230, 40, 30], [250, 250, 250]]))
     assert hi[0] <= 520 and lo[2] >= 550 and lo[1] < 546 < hi[1]

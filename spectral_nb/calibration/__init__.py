@@ -27,7 +27,7 @@ One subpackage, one module per seam, every name importable from ``spectral_nb.ca
 from spectral_nb.calibration.fit import CalibrationResult, calibrate_profile, calibrate_strip, refine_fit
 from spectral_nb.calibration.lamps import (FEATURE_TOLERANCE_FACTOR, LAMP_BY_CLASS, REFUSAL_BY_CLASS, CalibrationError,
                                            reference_lines, resolve_lamp)
-from spectral_nb.calibration.matching import LineMatch, MatchPriors, match_lines
+from spectral_nb.calibration.matching import LineMatch, MatchPriors, match_lines, score_maps
 from spectral_nb.calibration.peaks import (COLOUR_WINDOWS_NM, colour_windows, find_profile_peaks, peak_colours,
                                            grey_profile)
 from spectral_nb.calibration.spectra import (calibration_error_nm, plot_calibration, plot_spectrum_nm, resample_strip,
@@ -36,7 +36,7 @@ from spectral_nb.calibration.spectra import (calibration_error_nm, plot_calibrat
 __all__ = [
     "CalibrationResult", "calibrate_profile", "calibrate_strip", "refine_fit",
     "FEATURE_TOLERANCE_FACTOR", "LAMP_BY_CLASS", "REFUSAL_BY_CLASS", "CalibrationError", "reference_lines", "resolve_lamp",
-    "LineMatch", "MatchPriors", "match_lines",
+    "LineMatch", "MatchPriors", "match_lines", "score_maps",
     "COLOUR_WINDOWS_NM", "colour_windows", "find_profile_peaks", "peak_colours", "grey_profile",
     "calibration_error_nm", "plot_calibration", "plot_spectrum_nm", "resample_strip", "spectrum_peaks", "strip_spectrum",
 ]

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from spectral_nb.calibration.lamps import FEATURE_TOLERANCE_FACTOR, CalibrationError, reference_lines, resolve_lamp
-from spectral_nb.calibration.matching import MatchPriors, _linear_hypotheses
+from spectral_nb.calibration.matching import MatchPriors, _linear_hypotheses, score_maps
 from spectral_nb.calibration.peaks import colour_windows, find_profile_peaks, peak_colours, grey_profile
 
 
@@ -172,40 +172,24 @@ class _Candidate:
     score: float = -np.inf
 
 
-def _score_map(coef, peaks, prominence, colour_lo, colour_hi, lines_nm, weights, is_line, width, priors, tol_nm,
+def _score_map(coef, peaks, prominence, colour_lo, colour_hi, lines_nm, weights, is_line, width, priors,
                resolution_px) -> float:
-    """How well a (refined, possibly quadratic) map explains the peaks: the same terms as :func:`match_lines`.
-
-    Matched lines gain their weight times the root of the peak's prominence (closer is better;
-    one peak per line); peaks put where their colour or the camera forbids cost their
-    prominence; strong lines the map puts inside the strip without a peak cost half their weight.
-    """
-    pred = np.polyval(coef, peaks)
-    nearest = np.abs(pred[:, None] - lines_nm[None, :]).argmin(axis=1)
-    tol = tol_nm * np.where(is_line[nearest], 1.0, FEATURE_TOLERANCE_FACTOR)
-    d = np.abs(pred - lines_nm[nearest])
-    inlier = d <= tol
-    gain = np.where(inlier, weights[nearest] * np.sqrt(prominence) * (1 - (d / tol) ** 2), 0.0)
-    for line in np.unique(nearest[inlier]):  # one peak per line: the best one counts
-        same = np.flatnonzero(inlier & (nearest == line))
-        if same.size > 1:
-            keep = same[np.argmax(gain[same])]
-            gain[same[same != keep]] = 0.0
-    bad = (pred < colour_lo) | (pred > colour_hi) | (pred < priors.visible_nm[0]) | (pred > priors.visible_nm[1])
-    gain = np.where(bad, -np.maximum(np.sqrt(prominence), 0.25), gain)
-    # a prominent peak the map leaves unexplained is evidence against it (a little: lamps show
-    # lines and bands that are not in the reference list)
-    gain = np.where(~inlier & ~bad, -priors.unexplained_cost * prominence, gain)
+    """How well a (refined, possibly quadratic) map explains the peaks: :func:`~spectral_nb.calibration.matching.score_maps`,
+    the search's score, for one map, with :attr:`MatchPriors.refined_tolerance_px` (a refined map
+    is held closer than a straight line through two peaks)."""
     cols = np.arange(width, dtype=float)
     nm_cols = np.polyval(coef, cols)
     order = np.argsort(nm_cols)
-    inside = (lines_nm >= nm_cols.min()) & (lines_nm <= nm_cols.max())
-    inside &= (lines_nm >= priors.visible_nm[0]) & (lines_nm <= priors.visible_nm[1])
+    slope = np.abs(np.gradient(nm_cols))
     line_px = np.interp(lines_nm, nm_cols[order], cols[order])
-    dist = np.abs(line_px[:, None] - peaks[None, :]).min(axis=1) if peaks.size else np.full(lines_nm.shape, np.inf)
-    disp = np.abs(np.gradient(nm_cols))[np.clip(np.round(line_px).astype(int), 0, width - 1)]
-    missing = inside & (dist > np.maximum(tol_nm / disp, max(resolution_px, priors.tolerance_px)))
-    return float(gain.sum() - 0.5 * (missing * weights).sum())
+    inside = (lines_nm >= nm_cols.min()) & (lines_nm <= nm_cols.max())
+    peak_disp = slope[np.clip(np.round(peaks).astype(int), 0, width - 1)]
+    line_disp = slope[np.clip(np.round(line_px).astype(int), 0, width - 1)]
+    score, _, _ = score_maps(np.polyval(coef, peaks)[None, :], peak_disp[None, :], line_px[None, :], line_disp[None, :],
+                             inside[None, :], np.asarray(peaks, float), np.asarray(prominence, float), colour_lo,
+                             colour_hi, lines_nm, weights, np.where(is_line, 1.0, FEATURE_TOLERANCE_FACTOR), priors,
+                             priors.refined_tolerance_px, resolution_px, priors.unexplained_cost)
+    return float(score[0])
 
 
 def _refine_candidate(coef, peaks, fwhm_px, lines_nm, weights, is_line, width, priors) -> _Candidate:
@@ -300,9 +284,8 @@ def calibrate_profile(
                                  is_line, width, priors)
         if cand.px.size < 2 or not _monotonic(cand.coef, width):
             continue
-        tol = max(priors.tolerance_nm, 1.0 * abs(cand.linear_coef[0]))
         cand.score = _score_map(cand.coef, peaks, prominence, colour_lo, colour_hi, lines_nm, weights, is_line, width,
-                                priors, tol, resolution)
+                                priors, resolution)
         candidates.append(cand)
     if not candidates:
         return fail("no map within the physical priors matches two peaks to two lines", peaks_px=peaks)

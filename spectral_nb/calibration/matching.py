@@ -26,7 +26,11 @@ class MatchPriors:
     middle of the strip, as a fraction of the span; ``min_margin``: the best map must score at
     least this much (in weight of a strong line) above the best *different* map, or the match is
     ambiguous and refused; ``n_candidates``: how many of the best linear hypotheses are refined;
-    ``unexplained_cost``: what a peak no line explains costs a refined map, times its prominence.
+    ``unexplained_cost``: what a peak no line explains costs a refined map, times its prominence
+    (the search charges nothing: see :func:`match_lines`);
+    ``refined_tolerance_px``: the pixel tolerance a refined map is scored with (it passes through
+    the lines it was fitted to, so it is held closer than the search's straight lines through two
+    peaks, ``tolerance_px``). One score judges both: :func:`score_maps`.
     """
 
     dispersion_nm_per_px: tuple[float, float] = (0.25, 1.5)
@@ -43,6 +47,7 @@ class MatchPriors:
     min_margin: float = 0.5
     n_candidates: int = 20
     unexplained_cost: float = 0.5
+    refined_tolerance_px: float = 1.0
 
 
 @dataclass
@@ -70,6 +75,70 @@ def _distance_to_nearest(values: np.ndarray, sorted_points: np.ndarray) -> np.nd
     return np.minimum(np.abs(values - sorted_points[pos - 1]), np.abs(values - sorted_points[pos]))
 
 
+def _best_per_run(gain: np.ndarray, nearest: np.ndarray, inlier: np.ndarray) -> np.ndarray:
+    """Which inlier peaks count, one per line: ``(H, n)`` bool, the highest ``gain`` of each run of
+    neighbouring peaks matched to the same line (the first of equals). A monotonic map sends peaks
+    in order of position to lines in order of wavelength, so the peaks that share a line are neighbours."""
+    h, n = gain.shape
+    if n == 0:
+        return inlier.copy()
+    key = np.where(inlier, nearest, -1 - np.arange(n)[None, :])  # outliers: a run of their own each
+    starts = np.ones((h, n), bool)
+    starts[:, 1:] = key[:, 1:] != key[:, :-1]
+    flat_starts = np.flatnonzero(starts.ravel())
+    masked = np.where(inlier, gain, -np.inf).ravel()
+    run_max = np.maximum.reduceat(masked, flat_starts)
+    run_of = np.cumsum(starts.ravel()) - 1
+    is_max = masked == run_max[run_of]
+    seen = np.cumsum(is_max)
+    before = np.r_[0, seen][flat_starts][run_of]  # maxima in earlier runs
+    first = is_max & (seen - before == 1)
+    return first.reshape(h, n) & inlier
+
+
+def score_maps(pred_nm: np.ndarray, peak_disp: np.ndarray, line_px: np.ndarray, line_disp: np.ndarray,
+               inside: np.ndarray, peak_px: np.ndarray, peak_weights: np.ndarray, colour_lo: np.ndarray,
+               colour_hi: np.ndarray, lines_nm: np.ndarray, line_weights: np.ndarray, line_tolerance: np.ndarray,
+               priors: MatchPriors, tolerance_px: float, resolution_px: float,
+               unexplained_cost: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """How well each of ``H`` maps explains ``n`` peaks with ``L`` reference lines (sorted by wavelength).
+
+    The one score both the search (:func:`match_lines`, linear maps through two peaks and two
+    lines) and the refined maps of ``calibrate_profile`` are judged by. Inputs, per map: ``pred_nm``
+    ``(H, n)`` each peak's wavelength; ``peak_disp`` ``(H, n)`` and ``line_disp`` ``(H, L)`` the map's
+    |dnm/dpx| there; ``line_px`` ``(H, L)`` where it puts each line; ``inside`` ``(H, L)`` whether that
+    is on the strip. Per peak (sorted by position): ``peak_px``, ``peak_weights`` (prominences),
+    the window its colour allows (``colour_lo``, ``colour_hi``, nm). Per line: ``line_weights`` and
+    ``line_tolerance`` (a factor on ``priors.tolerance_nm``: wider for phosphor bands).
+
+    Terms: a peak within tolerance (the larger of ``priors.tolerance_nm`` times the line's factor
+    and ``tolerance_px`` pixels) of its nearest line gains the line's weight times the root of its
+    prominence, times ``1 - (distance / tolerance)**2``, one peak per line (the best); a peak put
+    where its colour or the camera (``priors.visible_nm``) forbids costs the root of its prominence
+    (at least 0.25); a peak no line explains costs ``unexplained_cost`` times its prominence
+    (a little: lamps show lines that are not in the list); a line the map puts on the strip and in
+    the camera's window with no peak within tolerance (or ``resolution_px``, a blend) costs half its
+    weight. Returns ``(score (H,), matched (H, n) bool, nearest line (H, n))``.
+    """
+    nearest, _ = _match_to_model(pred_nm, lines_nm, np.inf)
+    tol = np.maximum(priors.tolerance_nm * line_tolerance[nearest], tolerance_px * peak_disp)
+    d = np.abs(pred_nm - lines_nm[nearest])
+    inlier = d <= tol
+    root = np.sqrt(peak_weights)[None, :]
+    gain = np.where(inlier, line_weights[nearest] * root * np.clip(1 - (d / tol) ** 2, 0, 1), 0.0)
+    counted = _best_per_run(gain, nearest, inlier)
+    bad = (pred_nm < colour_lo[None, :]) | (pred_nm > colour_hi[None, :])
+    bad |= (pred_nm < priors.visible_nm[0]) | (pred_nm > priors.visible_nm[1])
+    gain = np.where(counted, gain, 0.0)
+    gain = np.where(bad, -np.maximum(root, 0.25), gain)
+    gain = np.where(~inlier & ~bad, -unexplained_cost * peak_weights[None, :], gain)
+    seen = inside & (lines_nm[None, :] >= priors.visible_nm[0]) & (lines_nm[None, :] <= priors.visible_nm[1])
+    dist = _distance_to_nearest(line_px, peak_px) if peak_px.size else np.full(line_px.shape, np.inf)
+    missing = seen & (dist > np.maximum(priors.tolerance_nm / line_disp, max(resolution_px, priors.tolerance_px)))
+    score = gain.sum(axis=1) - 0.5 * (missing * line_weights[None, :]).sum(axis=1)
+    return score, counted & ~bad, nearest
+
+
 def match_lines(
     peak_px: np.ndarray,
     lines_nm: np.ndarray,
@@ -84,9 +153,10 @@ def match_lines(
     """Match peaks (px) to reference lines (nm) with a monotonic linear map; None if no hypothesis fits.
 
     Every pair of peaks is paired with every pair of lines (both orders, so either orientation);
-    hypotheses outside the priors are dropped; each remaining map is scored by the weights of
-    the lines it puts within tolerance of a peak, less half the weight of strong lines it puts
-    inside the strip where there is no peak. Robust to missing and extra peaks. With
+    hypotheses outside the priors are dropped; each remaining map is scored by :func:`score_maps`:
+    the weights of the lines it puts within tolerance of a peak, less half the weight of strong lines
+    it puts inside the strip where there is no peak (peaks no line explains cost nothing here: the
+    search gathers candidates, rival readings among them). Robust to missing and extra peaks. With
     ``peak_rgb`` (:func:`peak_colours`, ``(n, 3)``), a map that puts a peak outside the window
     its colour allows (a blue peak at 611 nm) loses instead of gains from that peak.
     ``line_tolerance`` multiplies ``priors.tolerance_nm`` per line (wider for phosphor bands);
@@ -138,23 +208,14 @@ def _linear_hypotheses(peak_px, lines_nm, line_weights, peak_weights, width_px, 
     if slope.size == 0:
         return None
     pred = offset[:, None] + slope[:, None] * peak_px[None, :]  # (H, n) nm of each peak
-    tol_px_nm = (priors.tolerance_px * np.abs(slope))[:, None]
-    nearest, _ = _match_to_model(pred, lines_nm, np.inf)
-    tol = np.maximum(priors.tolerance_nm * line_tolerance[nearest], tol_px_nm)
-    inlier = np.abs(pred - lines_nm[nearest]) <= tol
-    closeness = np.clip(1 - (np.abs(pred - lines_nm[nearest]) / tol) ** 2, 0, 1)
-    gain = np.where(inlier, line_weights[nearest] * np.sqrt(peak_weights)[None, :] * closeness, 0)
-    # Any peak, matched or not, must sit where its colour allows, and where a camera sees: a
-    # matched one then counts against the map, an unmatched one costs its prominence.
-    wrong_colour = (pred < colour_lo[None, :]) | (pred > colour_hi[None, :])
-    wrong_colour |= (pred < priors.visible_nm[0]) | (pred > priors.visible_nm[1])
-    gain = np.where(wrong_colour, -np.maximum(np.maximum(gain, np.sqrt(peak_weights)[None, :]), 0.25), gain)
-    inlier &= ~wrong_colour
-    # Lines the map puts inside the strip without a peak nearby count against it.
+    disp = np.abs(slope)[:, None]
     line_px = (lines_nm[None, :] - offset[:, None]) / slope[:, None]
     inside = (line_px >= 0) & (line_px <= width_px - 1)
-    dist = _distance_to_nearest(line_px, peak_px)
-    missing = inside & (dist > np.maximum(priors.tolerance_nm / np.abs(slope)[:, None], max(resolution_px, priors.tolerance_px)))
-    score = gain.sum(axis=1) - 0.5 * (missing * line_weights[None, :]).sum(axis=1)
+    # The search charges nothing for unexplained peaks: it gathers candidates, rival readings among
+    # them, for calibrate_profile to refine and compare; charged here, they drop out of the best 20
+    # and a neon profile claimed to be hydrogen is accepted instead of refused as ambiguous.
+    score, inlier, nearest = score_maps(pred, disp, line_px, disp, inside, peak_px, peak_weights, colour_lo, colour_hi,
+                                        lines_nm, line_weights, line_tolerance, priors, priors.tolerance_px, resolution_px,
+                                        unexplained_cost=0.0)
     return dict(slope=slope, offset=offset, score=score, inlier=inlier, nearest=nearest, peak_px=peak_px,
                 lines_nm=lines_nm, line_sort=line_sort)
