@@ -15,7 +15,8 @@ from spectral_nb.records.datasets import (NNSIC_BASE_URL, NNSIC_BLOB_IDS, NNSIC_
 from spectral_nb.records.format import (FEATURE_KINDS, SPLITS, RecordError, count_labels, decode_example,
                                         describe_schema, encode_example, load_examples, read_serialized, write_records)
 from spectral_nb.records.pipeline import (AUGMENTATIONS, BOOK_AUGMENT_OPTIONS, BOOK_AUGMENTATIONS, GREYSCALE_SHARE,
-                                          LOG_GAIN_RANGE, LOG_WHITE_BALANCE, MAX_NOISE_SIGMA, PHOTOMETRIC_AUGMENTATIONS,
+                                          BLACK_LEVEL_RANGE, BLUR_SHARE, LOG_GAIN_RANGE, LOG_GAMMA, LOG_WHITE_BALANCE, MAX_NOISE_SIGMA,
+                                          PHOTOMETRIC_AUGMENTATIONS,
                                           augment_batches, augment_images, make_dataset,
                                           parse_batch)
 from spectral_nb.records.splits import (Split, balanced_class_weights, count_table, group_near_duplicates, make_splits, oversample_to_minimum,
@@ -27,7 +28,7 @@ __all__ = [
     "load_examples", "read_serialized", "write_records",
     "Split", "balanced_class_weights", "count_table", "group_near_duplicates", "make_splits", "oversample_to_minimum", "first_per_class",
     "provenance_path", "read_strip_folder", "split_groups", "binned_colour_profiles", "write_splits",
-    "AUGMENTATIONS", "BOOK_AUGMENTATIONS", "BOOK_AUGMENT_OPTIONS", "GREYSCALE_SHARE", "LOG_GAIN_RANGE",
+    "AUGMENTATIONS", "BOOK_AUGMENTATIONS", "BOOK_AUGMENT_OPTIONS", "GREYSCALE_SHARE", "LOG_GAIN_RANGE", "LOG_GAMMA", "BLACK_LEVEL_RANGE", "BLUR_SHARE",
     "LOG_WHITE_BALANCE", "MAX_NOISE_SIGMA", "PHOTOMETRIC_AUGMENTATIONS", "augment_batches", "augment_images", "make_dataset", "parse_batch",
     "NNSIC_BASE_URL", "NNSIC_BLOB_IDS", "NNSIC_COMMIT", "NNSIC_COUNTS", "dataset_files", "download_nnsic", "git_blob_id",
 ]

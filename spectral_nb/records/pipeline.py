@@ -27,14 +27,18 @@ BOOK_AUGMENTATIONS: tuple[str, ...] = ("shift", "stretch") + PHOTOMETRIC_AUGMENT
 #: 5% of the strips greyscale.
 BOOK_AUGMENT_OPTIONS: Mapping[str, float] = MappingProxyType({"max_shift_px": 48.0, "max_stretch": 0.2,
                                                               "greyscale_share": GREYSCALE_SHARE})
-#: The ranges ``gain``, ``white_balance`` and ``noise`` draw from (:func:`_photometric`), named so that
-#: what reads them (chapter 05's robustness sweep shades them) does not copy the numbers: the exposure
-#: is e to a power from ``LOG_GAIN_RANGE`` (x0.41-1.65; ``max_log_gain`` can raise the top), each channel
-#: is multiplied by e to a power within +-``LOG_WHITE_BALANCE``, the noise sigma is up to ``MAX_NOISE_SIGMA``
-#: of full scale.
+#: The ranges the photometric augmentations draw from (:func:`_photometric`), named so that what
+#: reads them (chapter 05's robustness sweep shades them) does not copy the numbers: the exposure is e
+#: to a power from ``LOG_GAIN_RANGE`` (x0.41-1.65; ``max_log_gain`` can raise the top), each channel is
+#: multiplied by e to a power within +-``LOG_WHITE_BALANCE``, the noise sigma is up to ``MAX_NOISE_SIGMA``
+#: of full scale, the tone curve's exponent is e to a power within +-``LOG_GAMMA`` (0.67-1.5), the black
+#: level moves by ``BLACK_LEVEL_RANGE`` of full scale, and ``BLUR_SHARE`` of the strips are blurred.
 LOG_GAIN_RANGE: tuple[float, float] = (-0.9, 0.5)
 LOG_WHITE_BALANCE: float = 0.25
 MAX_NOISE_SIGMA: float = 0.03
+LOG_GAMMA: float = 0.4
+BLACK_LEVEL_RANGE: tuple[float, float] = (-0.08, 0.06)
+BLUR_SHARE: float = 0.5
 
 # --------------------------------------------------------------------------- tf.data
 
@@ -153,9 +157,10 @@ def augment_images(images, seed, augment=("flip_lr", "shift", "stretch"), max_sh
 def _photometric(images, seed, names, greyscale_share: float, max_log_gain: float = LOG_GAIN_RANGE[1]):
     """Per strip: gain (exposure x0.4-1.6: e to a power drawn from -0.9 to ``max_log_gain``, 0.5 unless
     told (:data:`LOG_GAIN_RANGE`); the brighter strips clip at full scale as an over-exposed camera's do),
-    gamma (0.67-1.5), white balance (each channel x0.78-1.28),
-    black level (-0.08 to +0.06 of full scale), noise (uniform, sigma up to 3% of full scale), blur
-    (half the strips, a 5-tap binomial along the wavelength axis); greyscale (a share
+    gamma (0.67-1.5: :data:`LOG_GAMMA`), white balance (each channel x0.78-1.28: :data:`LOG_WHITE_BALANCE`),
+    black level (-0.08 to +0.06 of full scale: :data:`BLACK_LEVEL_RANGE`), noise (uniform, sigma up to 3%
+    of full scale: :data:`MAX_NOISE_SIGMA`), blur (:data:`BLUR_SHARE`, half the strips, a 5-tap binomial
+    along the wavelength axis); greyscale (a share
     ``greyscale_share`` of the strips becomes the mean of its three channels in every channel: a
     monochrome sensor, as in PySpectrometer2's raw frames, which has no colour filter to tell the blue
     end from the red); clipped to 0-255 as a camera would.
@@ -174,13 +179,13 @@ def _photometric(images, seed, names, greyscale_share: float, max_log_gain: floa
     if pointwise:
         lut = tf.broadcast_to(tf.range(256, dtype=tf.float32)[None, None, :] / 255.0, [batch, 3, 256])
         if "gamma" in names:
-            lut = tf.pow(lut + 1e-6, tf.exp(uniform(11, [batch, 1, 1], -0.4, 0.4)))
+            lut = tf.pow(lut + 1e-6, tf.exp(uniform(11, [batch, 1, 1], -LOG_GAMMA, LOG_GAMMA)))
         if "gain" in names:
             lut = lut * tf.exp(uniform(12, [batch, 1, 1], LOG_GAIN_RANGE[0], max_log_gain))
         if "white_balance" in names:
             lut = lut * tf.exp(uniform(13, [batch, 3, 1], -LOG_WHITE_BALANCE, LOG_WHITE_BALANCE))
         if "black_level" in names:
-            offset = uniform(14, [batch, 1, 1], -0.08, 0.06)
+            offset = uniform(14, [batch, 1, 1], *BLACK_LEVEL_RANGE)
             lut = (lut + offset) / (1 + offset)
         table = tf.reshape(lut, [-1])                                       # (B * 3 * 256,)
         base = (tf.range(batch)[:, None, None, None] * 3 + tf.range(3)[None, None, None, :]) * 256
@@ -195,7 +200,7 @@ def _photometric(images, seed, names, greyscale_share: float, max_log_gain: floa
         width = STRIP_SHAPE[1]
         blurred = (padded[:, :, 0:width] + 4 * padded[:, :, 1:width + 1] + 6 * padded[:, :, 2:width + 2]
                    + 4 * padded[:, :, 3:width + 3] + padded[:, :, 4:width + 4]) / 16.0
-        pick = tf.cast(uniform(17, [batch, 1, 1, 1], 0.0, 1.0) < 0.5, tf.float32)
+        pick = tf.cast(uniform(17, [batch, 1, 1, 1], 0.0, 1.0) < BLUR_SHARE, tf.float32)
         x = pick * blurred + (1 - pick) * x
     if "greyscale" in names:
         grey = tf.cast(uniform(18, [batch, 1, 1, 1], 0.0, 1.0) < greyscale_share, tf.float32)
