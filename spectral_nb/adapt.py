@@ -342,8 +342,11 @@ def plot_learning_curve(rows: Sequence[dict], ax=None, label: str | None = None,
         ax.axhline(target, color="grey", ls="--", lw=1)
         ax.annotate(f"target {target:.3f}", (ks.max(), target), ha="right", va="bottom", fontsize=8, color="grey")
     ax.set_xscale("symlog", linthresh=1)
-    ax.set_xticks(ks)
-    ax.set_xticklabels([str(int(k)) for k in ks])
+    # every curve drawn on these axes keeps its ks labelled (a second curve adds its own)
+    shown = sorted({float(t) for t in getattr(ax, "_learning_curve_ks", ())} | set(ks.tolist()))
+    ax._learning_curve_ks = shown
+    ax.set_xticks(shown)
+    ax.set_xticklabels([str(int(k)) for k in shown])
     ax.set_xlabel("labelled strips per class fine-tuned on (k)")
     ax.set_ylabel("accuracy on the other strips")
     if label:

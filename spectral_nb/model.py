@@ -442,7 +442,7 @@ def plot_architecture(model: keras.Model, ax=None):
         rows.setdefault(depth[layer.name], []).append(layer)
     n_rows = max(rows) + 1
     if ax is None:
-        _, ax = plt.subplots(figsize=(6, 0.42 * n_rows + 0.6))
+        _, ax = plt.subplots(figsize=(7, 0.42 * n_rows + 0.6))
     ax.set_xlim(0, 1)
     ax.set_ylim(n_rows, 0)
     ax.axis("off")
@@ -464,7 +464,7 @@ def plot_architecture(model: keras.Model, ax=None):
             ax.add_patch(plt.Rectangle((x0 + 0.005, row + 0.1), width - 0.01, 0.8,
                                        facecolor=colours.get(kind, "#f7f7f7"), edgecolor="black", linewidth=0.6))
             ax.text(x0 + width / 2, row + 0.5, text, ha="center", va="center",
-                    fontsize=7 if len(members) == 1 else 6, family="monospace")
+                    fontsize=7, family="monospace")
             centres[layer.name] = (x0 + width / 2, row)
     for name, (x, row) in centres.items():
         for source in inbound.get(name, []):

@@ -169,3 +169,18 @@ def test_cli_adapts_on_a_folder_and_never_overwrites(untrained, tmp_path):
     (empty / "0_LED" / "x.png").write_bytes(b"\x89PNG broken")
     none = _run_cli(empty, "--model", model_path)
     assert none.returncode == 1 and "none of its photos gave a strip" in none.stderr
+
+
+def test_two_learning_curves_on_one_axes_keep_both_sets_of_ticks():
+    """Chapter 07 draws the synthetic curve (k up to 10) and the real one (k up to 5, and 100) on one
+    axes: every k of both is labelled, not only the last curve's."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    row = lambda k: {"k": k, "median": 0.9, "min": 0.85, "max": 0.95}  # noqa: E731
+    ax = adapt.plot_learning_curve([row(k) for k in (0, 1, 2, 5, 10)], label="synthetic")
+    adapt.plot_learning_curve([row(k) for k in (0, 1, 2, 5, 100)], ax=ax, label="real", target=0.958)
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["0", "1", "2", "5", "10", "100"]
+    plt.close(ax.figure)

@@ -271,7 +271,11 @@ def test_plots_return_figures_for_calibrated_and_refused():
     profile, true_nm = lamp_profile("Hg", 390.0, 660.0)
     good = cal.calibrate_profile(profile, "Hg")
     fig = cal.plot_calibration(good, true_nm_per_column=true_nm)
-    assert len([ax for ax in fig.axes if ax.get_visible()]) == 3
+    visible = [ax for ax in fig.axes if ax.get_visible()]
+    assert len(visible) == 4  # with the truth: the error against it at every column, below the residuals
+    error_line = visible[3].get_lines()[0]
+    np.testing.assert_allclose(error_line.get_ydata(), cal.calibration_error_nm(good, true_nm))
+    assert len([ax for ax in cal.plot_calibration(good).axes if ax.get_visible()]) == 3
     refused = cal.calibrate_profile(np.full(WIDTH, 9.0), "Hg")
     fig2 = cal.plot_calibration(refused)
     assert len([ax for ax in fig2.axes if ax.get_visible()]) == 1

@@ -60,7 +60,7 @@ def plot_metric_table(metrics: ClassMetrics, class_names: Sequence[str] = CLASS_
     cmap = matplotlib.colormaps["RdYlGn"].with_extremes(bad="lightgrey")
     # pale colours (alpha) keep the black numbers readable; grey = undefined (no strips to divide by)
     ax.imshow(np.ma.masked_invalid(values), cmap=cmap, vmin=0.5, vmax=1.0, aspect="auto", alpha=0.55)
-    columns = ["precision (correct/predicted)", "recall (correct/true)", "F1"]
+    columns = ["precision\n(correct/predicted)", "recall\n(correct/true)", "F1"]
     ax.set_xticks(range(3), columns)
     ax.xaxis.tick_top()
     ax.set_yticks(range(len(class_names)), [f"{n}  (n={s})" for n, s in zip(class_names, metrics.support)])
@@ -72,7 +72,7 @@ def plot_metric_table(metrics: ClassMetrics, class_names: Sequence[str] = CLASS_
             label = "—" if np.isnan(v) else f"{v:.2f}"
             ax.text(j, i, f"{label}  {counts[j]}".strip(), ha="center", va="center", fontsize=9)
     ax.set_title(title or f"weighted precision {metrics.weighted_precision:.3f} · accuracy {metrics.accuracy:.3f}",
-                 pad=28)
+                 pad=34)
     return ax
 
 
@@ -103,7 +103,9 @@ def plot_reliability(table: ReliabilityTable, ax=None, label: str | None = None)
     ax.bar(centres[used], table.accuracy[used], width=width[used] * 0.9, alpha=0.6, edgecolor="k",
            label=label or f"model (ECE {table.expected_calibration_error:.3f})")
     for c, a, n in zip(centres[used], table.accuracy[used], table.count[used]):
-        ax.text(c, min(a + 0.02, 0.97), str(int(n)), ha="center", fontsize=7)
+        # inside the bar, white on its colour: above it the count would sit on the frame or the diagonal
+        ax.text(c, max(a - 0.03, 0.02), str(int(n)), ha="center", va="top" if a > 0.08 else "bottom", fontsize=8,
+                color="white" if a > 0.08 else "black", fontweight="bold")
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1.02)
     ax.set_xlabel("top probability (bin; number = predictions in it)")
@@ -145,7 +147,8 @@ def _show_strip_and_profile(ax_strip, ax_profile, image: np.ndarray, nm_per_colu
     for channel, colour in enumerate(("red", "green", "blue")):
         ax_profile.plot(x, profile[:, channel], color=colour, lw=0.8)
     ax_profile.set_xlim(x[0], x[-1])
-    ax_profile.set_yticks([])
+    ax_profile.tick_params(axis="y", labelsize=7)
+    ax_profile.set_ylabel("R, G, B\nrow mean", fontsize=8)
     return x
 
 
@@ -238,7 +241,9 @@ def plot_saliency(image: np.ndarray, gradient: np.ndarray, true_label: int, pred
     ax_sal = ax_profile.twinx()
     ax_sal.fill_between(x, column_saliency(gradient), color="k", alpha=0.25, step="mid", label="saliency")
     ax_sal.set_ylim(0, 1.05)
-    ax_sal.set_yticks([])
+    ax_sal.set_yticks([0, 1])
+    ax_sal.tick_params(axis="y", labelsize=7)
+    ax_sal.set_ylabel("saliency\n(max = 1)", fontsize=8)
     element = CLASS_ELEMENTS.get(int(true_label))
     note = ""
     if nm_per_column is None:

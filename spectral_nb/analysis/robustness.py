@@ -95,7 +95,7 @@ PERTURBATIONS: tuple[Perturbation, ...] = (
                  (float(np.exp(-LOG_WHITE_BALANCE)), float(np.exp(LOG_WHITE_BALANCE))), _white_balance, log_scale=True),
     Perturbation("shift", "shift along the band (columns)", (-144.0, -96.0, -48.0, 0.0, 48.0, 96.0, 144.0), 0.0,
                  (-_SHIFT, _SHIFT), _shift),
-    Perturbation("window", "stretch along the band", (0.6, 0.8, 1.0, 1.25, 1.6), 1.0, (1 - _STRETCH, 1 + _STRETCH), _window,
+    Perturbation("window", "stretch along the band (< 1: a wider window)", (0.6, 0.8, 1.0, 1.25, 1.6), 1.0, (1 - _STRETCH, 1 + _STRETCH), _window,
                  log_scale=True),
     Perturbation("box height", "crop box height / band height", (1.0, 1.5, 2.0, 3.0, 5.0), 1.0, None, _box_height),
 )

@@ -66,13 +66,18 @@ def plot_calibration(result: CalibrationResult, fig=None, true_nm_per_column: np
     """Three panels: the profile with matched lines labelled, the fitted pixel -> nm curve, the residuals.
 
     Returns the figure. A failed calibration shows the profile and its peaks with the reason.
-    ``true_nm_per_column`` (optional, ``(W,)``) draws the true map for comparison.
+    ``true_nm_per_column`` (optional, ``(W,)``) draws the true map for comparison and adds a fourth
+    panel: the error against it at every column (:func:`calibration_error_nm`), where the strip's
+    ends show what the matched lines leave unconstrained.
     """
     import matplotlib.pyplot as plt
 
+    with_truth = true_nm_per_column is not None and result.ok
     if fig is None:
-        fig = plt.figure(figsize=(9, 6.5))
-    ax_prof, ax_fit, ax_res = fig.subplots(3, 1, sharex=True, gridspec_kw={"height_ratios": [2, 1.4, 1]})
+        fig = plt.figure(figsize=(9, 8.0 if with_truth else 6.5))
+    ratios = [2, 1.4, 1, 1] if with_truth else [2, 1.4, 1]
+    axes = fig.subplots(len(ratios), 1, sharex=True, gridspec_kw={"height_ratios": ratios})
+    ax_prof, ax_fit, ax_res = axes[:3]
     cols = np.arange(result.width)
     ax_prof.plot(cols, result.profile, color="0.2", lw=1)
     peak_y = np.interp(result.peaks_px, cols, result.profile)
@@ -81,8 +86,8 @@ def plot_calibration(result: CalibrationResult, fig=None, true_nm_per_column: np
     if not result.ok:
         ax_prof.set_title(f"{result.lamp or 'no lamp'}: not calibrated", fontsize=10)
         ax_prof.text(0.01, 0.95, result.reason, transform=ax_prof.transAxes, va="top", fontsize=8, wrap=True)
-        ax_fit.set_visible(False)
-        ax_res.set_visible(False)
+        for ax in axes[1:]:
+            ax.set_visible(False)
         ax_prof.set_xlabel("column (px)")
         return fig
     top = result.profile.max()
@@ -107,7 +112,16 @@ def plot_calibration(result: CalibrationResult, fig=None, true_nm_per_column: np
     lim = max(0.5, float(np.abs(res).max()) * 1.3) if res.size else 1.0
     ax_res.set_ylim(-lim, lim)
     ax_res.set_ylabel("residual (nm)")
-    ax_res.set_xlabel("column (px)")
+    if with_truth:
+        ax_err = axes[3]
+        err = calibration_error_nm(result, true_nm_per_column)
+        ax_err.plot(cols, err, color="C0", lw=1)
+        for px in result.matched_px:
+            ax_err.axvline(px, color="C3", lw=0.6, ls=":")
+        ax_err.set_ylim(0, max(0.5, float(err.max()) * 1.15))
+        ax_err.set_ylabel("|fit - true| (nm)")
+        ax_err.set_title("error against the true map at every column (dotted: matched lines)", fontsize=8, loc="left")
+    axes[-1].set_xlabel("column (px)")
     return fig
 
 
