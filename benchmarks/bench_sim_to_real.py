@@ -20,6 +20,7 @@ import os
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -114,7 +115,8 @@ def photo_counts(scale: float = 1.0) -> tuple[int, ...]:
 
 
 def photo_splits(seed: int, scale: float = 1.0):
-    """``(x_train, y_train, x_val, y_val, x_test, y_test, train photo names)`` made as the book makes them, from a photo seed of its own:
+    """``(x_train, y_train, x_val, y_val, x_test, y_test, train photo names, test sources)`` made as the book makes
+    them, from a photo seed of its own (test sources: each test strip's light source, from ``labels.csv``):
     chapter 01's photos (``NNSIC_PHOTO_COUNTS`` times ``scale``, generator seed 1000 + ``seed``), cut by chapter 02
     with the default parameters, split and over-sampled by chapter 03 (``records.make_splits``, seed
     ``seed``); the book itself uses photo seed 42 and split seed 42."""
@@ -125,8 +127,11 @@ def photo_splits(seed: int, scale: float = 1.0):
         synthesis.generate_photo_folder(photos, photo_counts(scale), 1000 + seed, workers=2)
         preprocessing.preprocess_folder(photos, strips)
         images, labels, names = records.read_strip_folder(strips)
+        source_of = {row["path"]: row["source"] for row in synthesis.read_labels(photos / "labels.csv")}
     splits = records.make_splits(images, labels, names, seed=seed)
-    return (*(a for s in records.SPLITS for a in (splits[s].images, splits[s].labels)), splits["train"].filenames)
+    sources = [source_of.get(name, "?") for name in splits["test"].filenames]
+    return (*(a for s in records.SPLITS for a in (splits[s].images, splits[s].labels)), splits["train"].filenames,
+            sources)
 
 
 def train(x_train, y_train, x_val, y_val, epochs: int, seed: int, augment, kind: str = "colour", patience: int = 12,
@@ -191,11 +196,11 @@ def main() -> None:
     # the book's records are the same strips for every seed (only the training's randomness differs): read once
     recorded = record_splits(args.records) if args.records is not None else None
     for seed in args.seeds:
-        x_test = y_test = names_train = None  # generate_strips: a validation set only, every strip a photo of its own
+        x_test = y_test = names_train = test_sources = None  # generate_strips: a validation set only
         if recorded is not None:
             x_train, y_train, x_val, y_val, x_test, y_test, names_train = recorded
         elif args.photos:
-            x_train, y_train, x_val, y_val, x_test, y_test, names_train = photo_splits(seed, args.photo_scale)
+            x_train, y_train, x_val, y_val, x_test, y_test, names_train, test_sources = photo_splits(seed, args.photo_scale)
         else:
             x_train, y_train, x_val, y_val = synthetic_splits(args.per_class, seed)
         for name in configs:
@@ -212,7 +217,11 @@ def main() -> None:
                           class_weight=class_weight)
             seconds = time.perf_counter() - start
             val_acc = float((analysis.predict_proba(model, x_val).argmax(1) == y_val).mean())
-            test_acc = None if x_test is None else float((analysis.predict_proba(model, x_test).argmax(1) == y_test).mean())
+            test_pred = None if x_test is None else analysis.predict_proba(model, x_test).argmax(1)
+            test_acc = None if x_test is None else float((test_pred == y_test).mean())
+            test_errors = [] if test_sources is None else [
+                f"{test_sources[i]} ({CLASS_NAMES[y_test[i]]}) called {CLASS_NAMES[test_pred[i]]}"
+                for i in np.flatnonzero(test_pred != y_test)]
             proba = analysis.predict_proba(model, x_real)
             pred = proba.argmax(1)
             _, warp_mean, _ = analysis.warp_vote_predict(model, x_real)  # test-time views (chapter 05)
@@ -222,7 +231,7 @@ def main() -> None:
                                "predictions": pred.tolist(), "weighted_precision": metrics.weighted_precision,
                                "real_acc_warp_mean": float((warp_mean.argmax(1) == y_real).mean()),
                                "recall": metrics.recall.tolist(), "confusion": confusion.tolist(),
-                               "proba": proba.round(4).tolist(), "seconds": seconds})
+                               "proba": proba.round(4).tolist(), "seconds": seconds, "test_errors": test_errors})
             print(f"  {name} seed {seed}: real {runs[name][-1]['real_acc']:.3f} ({seconds:.0f} s)", flush=True)
     source = (f"{len(y_train)} strips of chapter 03's records ({args.records}: synthetic photos cut by chapter 02, "
               f"over-sampled)" if args.records is not None else
@@ -258,6 +267,14 @@ def main() -> None:
         out.append("|---|" + "---|" * (NUM_CLASSES + 1))
         for t in range(NUM_CLASSES):
             out.append(f"| {CLASS_NAMES[t]} | " + " | ".join(str(v) for v in confusion[t]) + f" | {recalls[t]:.2f} |")
+    if args.photos:  # what the synthetic test splits get wrong, by light source (labels.csv of each seed's photos)
+        out.append("\nSynthetic test errors by light source, summed over the seeds (each seed's own test split)")
+        out.append("| configuration | errors | most frequent |")
+        out.append("|---|---|---|")
+        for name, rs in runs.items():
+            counts = Counter(e for r in rs for e in r["test_errors"])
+            common = "; ".join(f"{e} x{n}" for e, n in counts.most_common(8))
+            out.append(f"| {name} | {sum(counts.values())} | {common or '-'} |")
     if len(args.seeds) > 1:  # the seeds' models together: their probabilities averaged (one measurement)
         out.append(f"\nEnsembles: the {len(args.seeds)} seeds' models of a configuration, probabilities averaged "
                    "(one measurement each, not a median; it costs the seeds' training and inference together)")
