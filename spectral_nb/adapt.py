@@ -342,9 +342,8 @@ def plot_learning_curve(rows: Sequence[dict], ax=None, label: str | None = None,
         ax.axhline(target, color="grey", ls="--", lw=1)
         ax.annotate(f"target {target:.3f}", (ks.max(), target), ha="right", va="bottom", fontsize=8, color="grey")
     ax.set_xscale("symlog", linthresh=1)
-    # every curve drawn on these axes keeps its ks labelled (a second curve adds its own)
-    shown = sorted({float(t) for t in getattr(ax, "_learning_curve_ks", ())} | set(ks.tolist()))
-    ax._learning_curve_ks = shown
+    # every curve drawn on these axes keeps its ks labelled: the ticks are the x values of all the curves' markers
+    shown = sorted({float(k) for curve in ax.get_lines() if curve.get_marker() == "o" for k in curve.get_xdata()})
     ax.set_xticks(shown)
     ax.set_xticklabels([str(int(k)) for k in shown])
     ax.set_xlabel("labelled strips per class fine-tuned on (k)")

@@ -122,7 +122,7 @@ def _row_half_height(lit: np.ndarray, runs: list[tuple[int, int]]) -> float:
     the peak of their summed row profile (``lit``: brightness above the floor, rows x columns)."""
     cols = np.concatenate([np.arange(a, b) for a, b in runs])
     rows = _smooth(lit[:, cols].sum(axis=1), max(1.0, lit.shape[0] / BandPriors.rows_sigma_per))
-    return _run_around(rows, int(np.argmax(rows)), 0.5, floor=0.0)[1]  # half the maximum: lit has no floor
+    return _run_around(rows, int(np.argmax(rows)), 0.5, floor=0.0, min_half=0.5)[1]  # half the maximum: lit has no floor
 
 
 def _lit_extent(profile: np.ndarray, colour: np.ndarray, threshold: float,
@@ -243,7 +243,6 @@ def find_band(image: np.ndarray, params: PreprocessParams = PreprocessParams(),
                 active[a:b] = True
     rows = _smooth(np.mean(lit[:, active], axis=1), max(1.0, h / p.rows_sigma_per))
     centre_row, half = _run_around(rows, int(np.argmax(rows)), params.band_threshold)
-    half = max(half, 1.0)
     coefficients = (float(centre_row), 0.0, 0.0)
     xs_active = np.flatnonzero(active)
     x_lo, x_hi = int(xs_active.min()), int(xs_active.max()) + 1
@@ -279,7 +278,6 @@ def find_band(image: np.ndarray, params: PreprocessParams = PreprocessParams(),
     straight = _straighten(small, band, x_lo, x_hi)
     across = _smooth(_brightest(straight).mean(axis=1), 1.0)
     centre_local, half = _run_around(across, int(np.argmax(across)), params.band_threshold)
-    half = max(half, 1.0)
     shift = centre_local - (straight.shape[0] - 1) / 2
     c0 = coefficients[0] + shift
     band = Band(x_lo, x_hi, (c0, coefficients[1], coefficients[2]), half * (1 + params.band_margin), 0.0, mid, half_len)
@@ -304,9 +302,11 @@ def find_band(image: np.ndarray, params: PreprocessParams = PreprocessParams(),
     return Band(x0, x1, band.coefficients, band.half_height, confidence, mid, half_len)
 
 
-def _run_around(profile: np.ndarray, peak: int, threshold: float, floor: float | None = None) -> tuple[float, float]:
-    """Centre and half width (rows, at least half a row) of the run above ``threshold`` of the peak
-    over the profile's ``floor`` (default: its 10th percentile) around ``peak``.
+def _run_around(profile: np.ndarray, peak: int, threshold: float, floor: float | None = None,
+                min_half: float = 1.0) -> tuple[float, float]:
+    """Centre and half width (rows, at least ``min_half``: a band is at least two rows tall) of the
+    run above ``threshold`` of the peak over the profile's ``floor`` (default: its 10th percentile)
+    around ``peak``.
 
     A flat-topped band peaks anywhere along its top, so the run's middle, not the peak, is its centre.
     """
@@ -319,7 +319,7 @@ def _run_around(profile: np.ndarray, peak: int, threshold: float, floor: float |
     hi = peak
     while hi < len(profile) - 1 and above[hi + 1]:
         hi += 1
-    return (lo + hi) / 2, (hi - lo + 1) / 2
+    return (lo + hi) / 2, max((hi - lo + 1) / 2, min_half)
 
 
 def _sample_along_band(image: np.ndarray, band: Band, offsets: np.ndarray, x0: int, x1: int) -> np.ndarray:
