@@ -109,15 +109,16 @@ def record_splits(records_dir: Path):
     return x_train, y_train, x_val, y_val, x_test, y_test, names_train
 
 
-def photo_counts(scale: float = 1.0) -> tuple[int, ...]:
-    """Photos per class for ``--photos``: chapter 01's ``NNSIC_PHOTO_COUNTS`` times ``scale``, rounded."""
+def photo_counts(scale: float = synthesis.BOOK_PHOTO_SCALE) -> tuple[int, ...]:
+    """Photos per class for ``--photos``: nnSIC's counts (``synthesis.NNSIC_PHOTO_COUNTS``) times ``scale``,
+    rounded; the default is chapter 01's ``BOOK_PHOTO_COUNTS``."""
     return tuple(max(1, int(round(n * scale))) for n in synthesis.NNSIC_PHOTO_COUNTS)
 
 
-def photo_splits(seed: int, scale: float = 1.0):
+def photo_splits(seed: int, scale: float = synthesis.BOOK_PHOTO_SCALE):
     """``(x_train, y_train, x_val, y_val, x_test, y_test, train photo names, test sources)`` made as the book makes
     them, from a photo seed of its own (test sources: each test strip's light source, from ``labels.csv``):
-    chapter 01's photos (``NNSIC_PHOTO_COUNTS`` times ``scale``, generator seed 1000 + ``seed``), cut by chapter 02
+    chapter 01's photos (nnSIC's counts times ``scale``, generator seed 1000 + ``seed``), cut by chapter 02
     with the default parameters, split and over-sampled by chapter 03 (``records.make_splits``, seed
     ``seed``); the book itself uses photo seed 42 and split seed 42."""
     from spectral_nb import preprocessing
@@ -171,8 +172,9 @@ def main() -> None:
     parser.add_argument("--photos", action="store_true",
                         help="make each seed's training data as the book does, from photos of that seed: chapter 01's "
                              "photos, chapter 02's crops, chapter 03's splits (a few minutes per seed)")
-    parser.add_argument("--photo-scale", type=float, default=1.0,
-                        help="with --photos: this many times chapter 01's photos per class (2: twice the data)")
+    parser.add_argument("--photo-scale", type=float, default=float(synthesis.BOOK_PHOTO_SCALE),
+                        help="with --photos: this many times nnSIC's photos per class (default: the book's, "
+                             "synthesis.BOOK_PHOTO_SCALE; 1: nnSIC's count)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--configs", nargs="+", default=list(DEFAULT_CONFIGS), choices=list(CONFIGS), metavar="CONFIG",
                         help=f"which of: {'; '.join(CONFIGS)}")
