@@ -353,3 +353,39 @@ def test_a_star_whose_absorption_lines_dip_below_zero_develops_without_nan():
                                               STRIP_SHAPE[1])
     assert profile.min() < 0  # the case this test is about
     assert strip.dtype == np.uint8 and strip.shape == STRIP_SHAPE
+
+
+def test_led_class_draws_only_table_leds_with_a_pump_line():
+    """Generator 7: NIST CQS's model spectra PHOS-1 to PHOS-4 (no pump line, a continuum cut off in the
+    red) are never an LED; the other table LEDs still are. The CIE phosphor LEDs and NIST's "Phosphor
+    LED YAG" peak in the blue or violet before their phosphor (the pump), unlike the four left out
+    (the warm-white "Luxeon WW 2880" keeps only a shoulder there, and stays in the class: it is measured)."""
+    from spectral_nb.synthesis import spectra
+
+    names, arrays = spectra._table_spectra()["led"]
+    left_out = set(spectra.LED_TABLE_WITHOUT_PUMP)
+    assert left_out <= set(names) and len(left_out) == 4
+    rng = np.random.default_rng(3)
+    drawn = {s.source for s in (spectra.sample_spectrum(0, rng) for _ in range(1500)) if s.source.startswith("LED (")}
+    drawn_names = {src[len("LED ("):-1] for src in drawn}
+    assert drawn_names and not drawn_names & left_out
+    assert len(drawn_names) >= len(names) - len(left_out) - 2  # nearly every other table LED turns up in 1,500 draws
+    nm = spectra.GRID_NM
+    blue = (nm >= 395) & (nm <= 475)
+
+    def has_pump(smooth):  # a local maximum in the blue/violet, with a dip after it, before the phosphor
+        i = int(np.argmax(np.where(blue, smooth, -np.inf)))
+        after = smooth[i:i + 30]
+        return 0 < i < len(nm) - 1 and smooth[i] >= smooth[i - 1] and after.min() < 0.9 * smooth[i]
+
+    for name, smooth in zip(names, arrays):
+        if name in left_out:
+            assert not has_pump(smooth), name
+        elif name.startswith(("LED-B", "LED-V", "Phosphor")):
+            assert has_pump(smooth), name
+
+
+def test_book_photo_counts_are_nnsic_counts_twice_over():
+    assert synthesis.BOOK_PHOTO_SCALE == 2
+    assert synthesis.BOOK_PHOTO_COUNTS == tuple(2 * n for n in synthesis.NNSIC_PHOTO_COUNTS)
+    assert sum(synthesis.BOOK_PHOTO_COUNTS) == 3482
