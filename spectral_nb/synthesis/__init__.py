@@ -57,7 +57,8 @@ from spectral_nb.synthesis.spectra import (GRID_NM, OUT_OF_CLASS_KINDS, Spectrum
 
 __all__ = [
     "Camera", "Instrument", "render_profile", "sample_camera", "sample_instrument", "GENERATOR_VERSION",
-    "NNSIC_PHOTO_COUNTS", "BOOK_PHOTO_COUNTS", "BOOK_PHOTO_SCALE", "generate_photo_folder", "generate_strips", "read_labels", "strip_from_band_box",
+    "NNSIC_PHOTO_COUNTS", "BOOK_PHOTO_COUNTS", "BOOK_PHOTO_SCALE", "generate_photo_folder", "generate_strips",
+    "read_labels", "strip_from_band_box",
     "plot_camera", "plot_photo", "plot_spectrum", "VISIBLE_LEVELS", "Spectroscope", "render_out_of_class_strip",
     "render_photo", "render_strip", "GRID_NM", "OUT_OF_CLASS_KINDS", "Spectrum", "blackbody_spectrum",
     "emission_lines", "lamp_spectrum", "sample_spectrum",

@@ -15,7 +15,7 @@ from spectral_nb.synthesis.render import Spectroscope, render_photo, render_stri
 
 #: Raw photos per class in nnSIC's dataset (labels 0-6).
 NNSIC_PHOTO_COUNTS: tuple[int, ...] = (506, 598, 280, 119, 54, 81, 103)
-#: How many times nnSIC's counts the book's synthetic dataset holds: synthetic photos cost seconds, and
+#: How many times nnSIC's counts the book's synthetic dataset holds: a synthetic photo costs milliseconds, and
 #: twice as many draws of cameras, instruments and lamps scored better on real strips than nnSIC's count
 #: (benchmarks/results/sim_to_real_nnsic_photo_count.md).
 BOOK_PHOTO_SCALE = 2

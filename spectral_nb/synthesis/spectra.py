@@ -210,10 +210,11 @@ def _mercury_lines(rng: np.random.Generator, total_power: float) -> tuple[np.nda
 
 #: Table LEDs the LED class leaves out: NIST CQS 7.4's model spectra PHOS-1 to PHOS-4 show no pump.
 #: A phosphor-converted white LED lets part of its die's light through, a peak at 440-470 nm (blue
-#: die) or 400-420 nm (violet die): the CIE LED-B and LED-V illuminants, NIST's measured "Phosphor
-#: LED YAG" and "Luxeon WW 2880" all show it. These four rise smoothly from 380 nm to a red maximum
-#: and fall off beyond it: through a spectroscope a continuum cut off in the red, which generator 6's
-#: models called continuum (benchmarks/results/history/sim_to_real_generator_v7_trial.md).
+#: die) or 400-420 nm (violet die): the CIE LED-B and LED-V illuminants and NIST's measured "Phosphor
+#: LED YAG" peak there, the warm-white "Luxeon WW 2880" keeps a shoulder. These four rise smoothly
+#: from 380 nm to a red maximum and fall off beyond it: through a spectroscope a continuum cut off in
+#: the red, which generator 6's models called continuum
+#: (benchmarks/results/history/sim_to_real_generator_v7_trial.md).
 LED_TABLE_WITHOUT_PUMP: tuple[str, ...] = ("PHOS-1", "PHOS-2", "PHOS-3", "PHOS-4")
 
 
